@@ -1,0 +1,213 @@
+"""The deterministic guard: normalise, match the rules, return a verdict.
+
+Rules live in `rules/guard.yml` (see its header for the rule grammar); this
+module only compiles and applies them. Any failure inside `detect()` returns
+`Verdict.fail_closed()`: the person is referred to their doctor.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from spacy.language import Language
+from spacy.matcher import Matcher
+from spacy.tokens import Doc
+
+from ldn_bot.guard.normalize import normalize
+from ldn_bot.guard.verdict import NO_CONCERN, PRIORITY, Category, Verdict
+from ldn_bot.nlp import pipeline
+
+logger = logging.getLogger(__name__)
+
+RULES_FILE = Path(__file__).parent / "rules" / "guard.yml"
+FOLLOWUP = "followup"
+MAX_CHARS = 20_000  # longer input is checked in overlapping windows
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One compiled rule; see the header of `guard.yml`."""
+
+    id: str
+    category: str
+    unless_within: tuple[str, ...] = ()
+    unless_after_window: int = 0
+    unless_after: frozenset[str] = frozenset()
+    unless_any: frozenset[str] = frozenset()
+    requires_any: frozenset[str] = frozenset()
+    max_tokens: int | None = None
+    all_of: tuple[frozenset[str], ...] = ()
+    patterns: list = field(default_factory=list, compare=False, hash=False)
+
+
+def _words(values: Iterable[object]) -> frozenset[str]:
+    return frozenset(str(value) for value in values)
+
+
+class _RulesLoader(yaml.SafeLoader):
+    """YAML 1.1 reads on/off/yes/no as booleans; in word lists they are words."""
+
+
+_RulesLoader.yaml_implicit_resolvers = {
+    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_RulesLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|false)$"), list("tf")
+)
+
+
+def load_rules_yaml(path: Path) -> dict:
+    """Read a rules file, keeping on/off/yes/no as words."""
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_RulesLoader)  # noqa: S506
+
+
+def _as_strings(pattern: object) -> object:
+    """YAML reads `[2, 3]` as numbers; Matcher `IN` lists want strings."""
+    if isinstance(pattern, dict):
+        return {
+            key: [str(v) for v in value] if key in ("IN", "NOT_IN") else _as_strings(value)
+            for key, value in pattern.items()
+        }
+    if isinstance(pattern, list):
+        return [_as_strings(item) for item in pattern]
+    return pattern
+
+
+def _rule(raw: dict) -> Rule:
+    after = raw.get("unless_after", {})
+    return Rule(
+        id=raw["id"],
+        category=raw["category"],
+        unless_within=tuple(raw.get("unless_within", ())),
+        unless_after_window=int(after.get("window", 0)),
+        unless_after=_words(after.get("lemmas", ())),
+        unless_any=_words(raw.get("unless_any", ())),
+        requires_any=_words(raw.get("requires_any", ())),
+        max_tokens=raw.get("max_tokens"),
+        all_of=tuple(_words(words) for words in raw.get("all_of", ())),
+        patterns=_as_strings(raw.get("patterns", [])),
+    )
+
+
+class GuardDetector:
+    """Classifies a message as dosing, pill splitting, emergency, personal advice or none."""
+
+    def __init__(self, nlp: Language, rules_file: Path = RULES_FILE) -> None:
+        raw = load_rules_yaml(rules_file)
+        self.nlp = nlp
+        self.rules = {rule.id: rule for rule in map(_rule, raw["rules"])}
+        self._rule_matcher = Matcher(nlp.vocab, validate=True)
+        for rule in self.rules.values():
+            if rule.patterns:
+                self._rule_matcher.add(rule.id, rule.patterns)
+        self._cooccurrence_rules = [rule for rule in self.rules.values() if rule.all_of]
+        self._span_matcher = Matcher(nlp.vocab, validate=True)
+        for name, patterns in raw["spans"].items():
+            self._span_matcher.add(name, _as_strings(patterns))
+
+    def detect(self, text: str, *, context: Category | None = None) -> Verdict:
+        """Return the verdict for `text`; fails closed on any internal error.
+
+        Args:
+            text: the raw user message.
+            context: the category of the previous turn's verdict, so that an
+                elliptical follow-up to a dosing question ("and at night?")
+                is treated as dosing too.
+        """
+        try:
+            return self._detect(text, context)
+        except Exception:
+            logger.exception("guard detector failed; failing closed")
+            return Verdict.fail_closed()
+
+    def doc(self, text: str) -> Doc:
+        """The normalised spaCy doc the rules run on."""
+        return self.nlp(normalize(text))
+
+    def _detect(self, text: str, context: Category | None) -> Verdict:
+        if len(text) > MAX_CHARS:
+            verdicts = [
+                self._detect(text[start : start + MAX_CHARS], context)
+                for start in range(0, len(text), MAX_CHARS // 2)
+            ]
+            return min(verdicts, key=_rank)
+        doc = self.doc(text)
+        fired = self._fired_rules(doc)
+        for category in PRIORITY:
+            for rule_id in fired:
+                if self.rules[rule_id].category == category.value:
+                    return Verdict(category, rule=rule_id, rules=tuple(fired))
+        if context is not None and context.refers_to_doctor:
+            followups = [r for r in fired if self.rules[r].category == FOLLOWUP]
+            if followups:
+                return Verdict(context, rule=followups[0], rules=tuple(fired))
+        return Verdict(Category.NONE, rules=tuple(fired)) if fired else NO_CONCERN
+
+    def _fired_rules(self, doc: Doc) -> list[str]:
+        lemmas = {token.lemma_ for token in doc} | {token.lower_ for token in doc}
+        spans: dict[str, list[tuple[int, int]]] = {}
+        for match_id, start, end in self._span_matcher(doc):
+            spans.setdefault(self.nlp.vocab.strings[match_id], []).append((start, end))
+        fired: list[str] = []
+        for match_id, start, end in self._rule_matcher(doc):
+            rule = self.rules[self.nlp.vocab.strings[match_id]]
+            if rule.id not in fired and self._holds(rule, doc, start, end, lemmas, spans):
+                fired.append(rule.id)
+        for rule in self._cooccurrence_rules:
+            if all(words & lemmas for words in rule.all_of) and self._holds(
+                rule, doc, 0, len(doc), lemmas, spans
+            ):
+                fired.append(rule.id)
+        return fired
+
+    @staticmethod
+    def _holds(
+        rule: Rule,
+        doc: Doc,
+        start: int,
+        end: int,
+        lemmas: set[str],
+        spans: dict[str, list[tuple[int, int]]],
+    ) -> bool:
+        if rule.max_tokens is not None and len(doc) > rule.max_tokens:
+            return False
+        if rule.requires_any and not (rule.requires_any & lemmas):
+            return False
+        if rule.unless_any & lemmas:
+            return False
+        for name in rule.unless_within:
+            if any(s <= start < e or s < end <= e for s, e in spans.get(name, ())):
+                return False
+        if rule.unless_after:
+            following = doc[end : end + rule.unless_after_window]
+            if any(t.lemma_ in rule.unless_after or t.lower_ in rule.unless_after for t in following):
+                return False
+        return True
+
+
+def _rank(verdict: Verdict) -> int:
+    order = (*PRIORITY, Category.NONE)
+    return order.index(verdict.category)
+
+
+@lru_cache(maxsize=1)
+def default_detector() -> GuardDetector:
+    """The detector on the shared pipeline, built once per process."""
+    return GuardDetector(pipeline())
+
+
+def detect(text: str, *, context: Category | None = None) -> Verdict:
+    """Module-level convenience: `default_detector().detect(...)`, failing closed."""
+    try:
+        detector = default_detector()
+    except Exception:
+        logger.exception("guard detector could not be built; failing closed")
+        return Verdict.fail_closed("detector_unavailable")
+    return detector.detect(text, context=context)

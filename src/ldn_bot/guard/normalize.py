@@ -1,0 +1,113 @@
+"""Undo the tricks people (and attackers) use to slip words past a filter.
+
+`normalize()` folds a message to plain lower-case ASCII English-ish text before
+the detector's spaCy pipeline sees it:
+
+1. NFKC (full-width and compatibility forms), drop format characters
+   (zero-width spaces and joiners, soft hyphens, bidi controls);
+2. transliterate to ASCII with `anyascii` (look-alike Cyrillic and Greek
+   letters, accents, emoji names such as ``:pill:``);
+3. join letters spelled out one at a time ("d o s e", "s-p-l-i-t");
+4. undo digits used as letters inside words ("d0se", "spl1t") but keep
+   amounts ("4.5mg", "50mg", "2x");
+5. squeeze stretched letters ("dooose");
+6. gloss foreign words and phrases to English (`rules/glossary.yml`).
+
+The glossary is data: extend it without touching this code.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+from anyascii import anyascii
+
+GLOSSARY_FILE = Path(__file__).parent / "rules" / "glossary.yml"
+
+_SPELLED_OUT = re.compile(r"(?<![a-z0-9])[a-z0-9]([ .\-_*+~|/\\,'])(?:[a-z0-9]\1)+[a-z0-9](?![a-z0-9])")
+_SEPARATORS = re.compile(r"[ .\-_*+~|/\\,']")
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g", "@": "a", "$": "s"})
+_AMOUNT = re.compile(r"^\d+(?:[.,]\d+)?(?:mg|mgs|ml|mls|mcg|ug|g|gr|x|iu|cc|kg|kgs|lb|lbs|am|pm|h|hr|hrs|st|nd|rd|th|s|yo|y)?$")
+_WORD = re.compile(r"[a-z0-9@$]+")
+_STRETCHED = re.compile(r"([a-z])\1{2,}")
+_NUMBER_UNIT = re.compile(r"(\d)([a-z])")
+_SPACES = re.compile(r"\s+")
+
+
+def fold(text: str) -> str:
+    """NFKC, drop invisible format characters, transliterate to lower-case ASCII."""
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(ch for ch in text if unicodedata.category(ch) not in {"Cf", "Cc", "Mn"} or ch in "\n\t")
+    return anyascii(text).lower()
+
+
+def _join_spelled_out(match: re.Match[str]) -> str:
+    letters = _SEPARATORS.sub("", match.group(0))
+    if sum(ch.isalpha() for ch in letters) < 2:
+        return match.group(0)  # "0.5 1 3" are amounts, not a spelled-out word
+    return letters
+
+
+def _join_split_words(text: str) -> str:
+    """Re-join a trigger word broken in two ("dos age", "tab let")."""
+    from ldn_bot.nlp import TRIGGER_WORDS
+
+    words = text.split(" ")
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        if i + 1 < len(words) and words[i].isalpha() and words[i + 1].isalpha():
+            joined = words[i] + words[i + 1]
+            if len(words[i]) <= 6 and (joined in TRIGGER_WORDS or joined in _glossary()[1]):
+                out.append(joined)
+                i += 2
+                continue
+        out.append(words[i])
+        i += 1
+    return " ".join(out)
+
+
+def _deleet_word(match: re.Match[str]) -> str:
+    word = match.group(0)
+    if _AMOUNT.match(word) or word.isdigit() or word.isalpha():
+        return word
+    return word.translate(_LEET)
+
+
+@lru_cache(maxsize=1)
+def _glossary() -> tuple[re.Pattern[str], dict[str, str]]:
+    from ldn_bot.guard.detector import load_rules_yaml
+    from ldn_bot.nlp import TRIGGER_WORDS
+
+    raw = load_rules_yaml(GLOSSARY_FILE)
+    mapping: dict[str, str] = {}
+    for _language, entries in raw["languages"].items():
+        for english, forms in entries.items():
+            for form in forms:
+                folded = fold(str(form))
+                if folded != english and folded not in TRIGGER_WORDS:
+                    mapping[folded] = english
+    alternatives = sorted(mapping, key=len, reverse=True)
+    pattern = re.compile(r"\b(?:" + "|".join(re.escape(a) for a in alternatives) + r")\b")
+    return pattern, mapping
+
+
+def gloss(text: str) -> str:
+    """Replace foreign words and phrases by their English gloss."""
+    pattern, mapping = _glossary()
+    return pattern.sub(lambda m: mapping[m.group(0)], text)
+
+
+def normalize(text: str) -> str:
+    """Fold a message to the plain form the detector's patterns are written for."""
+    text = fold(text)
+    text = _SPELLED_OUT.sub(_join_spelled_out, text).replace("_", " ")
+    text = _WORD.sub(_deleet_word, text)
+    text = _STRETCHED.sub(r"\1\1", text)
+    text = _join_split_words(text)
+    text = _NUMBER_UNIT.sub(r"\1 \2", text)
+    text = gloss(text)
+    return _SPACES.sub(" ", text).strip()
