@@ -6,7 +6,6 @@ misspellings of the guard's trigger words ("dosege", "spliting") to the word
 itself, so both the detector's patterns and the NLU see the corrected lemma.
 """
 
-
 from functools import lru_cache
 
 import spacy
@@ -19,22 +18,97 @@ PIPELINE_VERSION = "ldn-blank-en-v1"
 
 # Words the guard's rules hinge on; misspellings of these are corrected.
 TRIGGER_WORDS = frozenset(
-    """
-    dose doses dosage dosages dosing milligram milligrams microgram micrograms milliliter
-    milliliters millilitre millilitres titrate titration taper tapering split splitting
-    splitter crush crushing crusher grind grinding dissolve dissolving halve halving
-    quarter quarters tablet tablets capsule capsules pill pills cutter naltrexone overdose
-    overdosed bleeding bruising bruises suicide suicidal breathe breathing maximum minimum
-    increase decrease morning evening bedtime nighttime frequency often liquid compound
-    compounding pregnant pregnancy breastfeeding surgery stomach prescription amount
-    strength milligramme powder swallow pain chest breath bleed amount splitting
-    """.split()
+    [
+        "dose",
+        "doses",
+        "dosage",
+        "dosages",
+        "dosing",
+        "milligram",
+        "milligrams",
+        "microgram",
+        "micrograms",
+        "milliliter",
+        "milliliters",
+        "millilitre",
+        "millilitres",
+        "titrate",
+        "titration",
+        "taper",
+        "tapering",
+        "split",
+        "splitting",
+        "splitter",
+        "crush",
+        "crushing",
+        "crusher",
+        "grind",
+        "grinding",
+        "dissolve",
+        "dissolving",
+        "halve",
+        "halving",
+        "quarter",
+        "quarters",
+        "tablet",
+        "tablets",
+        "capsule",
+        "capsules",
+        "pill",
+        "pills",
+        "cutter",
+        "naltrexone",
+        "overdose",
+        "overdosed",
+        "bleeding",
+        "bruising",
+        "bruises",
+        "suicide",
+        "suicidal",
+        "breathe",
+        "breathing",
+        "maximum",
+        "minimum",
+        "increase",
+        "decrease",
+        "morning",
+        "evening",
+        "bedtime",
+        "nighttime",
+        "frequency",
+        "often",
+        "liquid",
+        "compound",
+        "compounding",
+        "pregnant",
+        "pregnancy",
+        "breastfeeding",
+        "surgery",
+        "stomach",
+        "prescription",
+        "amount",
+        "strength",
+        "milligramme",
+        "powder",
+        "swallow",
+        "pain",
+        "chest",
+        "breath",
+        "bleed",
+        "amount",
+        "splitting",
+    ]
 )
 
 # Foreign trigger words, for misspellings the glossary cannot see ("dosiss").
 FOREIGN_TRIGGERS = {
-    "dosis": "dose", "dosierung": "dose", "dosaggio": "dose", "dosagem": "dose",
-    "posologia": "dose", "posologie": "dose", "dosificacion": "dose",
+    "dosis": "dose",
+    "dosierung": "dose",
+    "dosaggio": "dose",
+    "dosagem": "dose",
+    "posologia": "dose",
+    "posologie": "dose",
+    "dosificacion": "dose",
 }
 
 # The lookup table reads some common words as inflections of rarer ones
@@ -52,7 +126,7 @@ class TypoFixer:
         self._table = lookups
         self._lemma_values = frozenset(lookups.values())
         self._triggers = sorted(TRIGGER_WORDS | FOREIGN_TRIGGERS.keys())
-        self._cache: "dict[str, str | None]" = {}
+        self._cache: dict[str, str | None] = {}
 
     def _is_known(self, word: str) -> bool:
         return word in self._table or word in self._lemma_values
@@ -61,8 +135,13 @@ class TypoFixer:
         """The trigger word `word` misspells, or None."""
         if word in self._cache:
             return self._cache[word]
-        found: "str | None" = None
-        if len(word) >= 4 and word.isalpha() and word not in TRIGGER_WORDS and not self._is_known(word):
+        found: str | None = None
+        if (
+            len(word) >= 4
+            and word.isalpha()
+            and word not in TRIGGER_WORDS
+            and not self._is_known(word)
+        ):
             max_edits = 1 if len(word) < 7 else 2
             match = process.extractOne(
                 word, self._triggers, scorer=DamerauLevenshtein.distance, score_cutoff=max_edits

@@ -65,7 +65,7 @@ _RulesLoader.add_implicit_resolver(
 
 def load_rules_yaml(path: Path) -> dict:
     """Read a rules file, keeping on/off/yes/no as words."""
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=_RulesLoader)  # noqa: S506
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_RulesLoader)
 
 
 def _as_strings(pattern: object) -> object:
@@ -187,7 +187,9 @@ class GuardDetector:
                 return False
         if rule.unless_after:
             following = doc[end : end + rule.unless_after_window]
-            if any(t.lemma_ in rule.unless_after or t.lower_ in rule.unless_after for t in following):
+            if any(
+                t.lemma_ in rule.unless_after or t.lower_ in rule.unless_after for t in following
+            ):
                 return False
         return True
 

@@ -27,10 +27,27 @@ from anyascii import anyascii
 
 GLOSSARY_FILE = Path(__file__).parent / "rules" / "glossary.yml"
 
-_SPELLED_OUT = re.compile(r"(?<![a-z0-9])[a-z0-9]([ .\-_*+~|/\\,'])(?:[a-z0-9]\1)+[a-z0-9](?![a-z0-9])")
+_SPELLED_OUT = re.compile(
+    r"(?<![a-z0-9])[a-z0-9]([ .\-_*+~|/\\,'])(?:[a-z0-9]\1)+[a-z0-9](?![a-z0-9])"
+)
 _SEPARATORS = re.compile(r"[ .\-_*+~|/\\,']")
-_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g", "@": "a", "$": "s"})
-_AMOUNT = re.compile(r"^\d+(?:[.,]\d+)?(?:mg|mgs|ml|mls|mcg|ug|g|gr|x|iu|cc|kg|kgs|lb|lbs|am|pm|h|hr|hrs|st|nd|rd|th|s|yo|y)?$")
+_LEET = str.maketrans(
+    {
+        "0": "o",
+        "1": "i",
+        "3": "e",
+        "4": "a",
+        "5": "s",
+        "7": "t",
+        "8": "b",
+        "9": "g",
+        "@": "a",
+        "$": "s",
+    }
+)
+_AMOUNT = re.compile(
+    r"^\d+(?:[.,]\d+)?(?:mg|mgs|ml|mls|mcg|ug|g|gr|x|iu|cc|kg|kgs|lb|lbs|am|pm|h|hr|hrs|st|nd|rd|th|s|yo|y)?$"
+)
 _WORD = re.compile(r"[a-z0-9@$]+")
 _STRETCHED = re.compile(r"([a-z])\1{2,}")
 _NUMBER_UNIT = re.compile(r"(\d)([a-z])")
@@ -40,7 +57,9 @@ _SPACES = re.compile(r"\s+")
 def fold(text: str) -> str:
     """NFKC, drop invisible format characters, transliterate to lower-case ASCII."""
     text = unicodedata.normalize("NFKC", text)
-    text = "".join(ch for ch in text if unicodedata.category(ch) not in {"Cf", "Cc", "Mn"} or ch in "\n\t")
+    text = "".join(
+        ch for ch in text if unicodedata.category(ch) not in {"Cf", "Cc", "Mn"} or ch in "\n\t"
+    )
     return anyascii(text).lower()
 
 

@@ -1,0 +1,89 @@
+"""Answering actions. Each one reads the tracker, calls `ldn_bot.answering`, and
+turns the result into response names and events; no logic and no wording here."""
+
+from __future__ import annotations
+
+import logging
+import re
+from abc import ABC, abstractmethod
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from ldn_bot.answering import Turn, answer_turn, fail_closed_turn
+from ldn_bot.guard.verdict import Category
+from ldn_bot.knowledge.base import knowledge_base
+from ldn_bot.routing import context_for
+from ldn_bot.settings import settings
+
+logger = logging.getLogger(__name__)
+
+INTENT_PAYLOAD = re.compile(r"^/\w+$")
+
+
+class _AnsweringAction(Action, ABC):
+    """Shared adapter; abstract so rasa-sdk's executor does not register it."""
+
+    intent_override: str | None = None
+
+    @abstractmethod
+    def name(self) -> str:
+        """The action's name in `domain.yml`."""
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        message = tracker.latest_message or {}
+        text = message.get("text") or ""
+        if "guard" not in message and not INTENT_PAYLOAD.match(text.strip()):
+            logger.error("no guard verdict in the parse data (NLU guard missing); failing closed")
+            return _dispatch(fail_closed_turn("nlu_guard_missing"), dispatcher)
+        turn = answer_turn(
+            knowledge_base(settings().article_path),
+            text=text,
+            intent=self.intent_override or (message.get("intent") or {}).get("name"),
+            last_topic=tracker.get_slot("last_topic"),
+            context=_context(tracker),
+        )
+        return _dispatch(turn, dispatcher)
+
+
+class ActionAnswerArticle(_AnsweringAction):
+    def name(self) -> str:
+        return "action_answer_article"
+
+
+class ActionAnswerMore(_AnsweringAction):
+    intent_override = "ask_more"
+
+    def name(self) -> str:
+        return "action_answer_more"
+
+
+class ActionFallback(_AnsweringAction):
+    """Low NLU confidence: the guard still runs, then the best topic by keywords."""
+
+    intent_override = "nlu_fallback"
+
+    def name(self) -> str:
+        return "action_fallback"
+
+
+def _dispatch(turn: Turn, dispatcher: CollectingDispatcher) -> list[EventType]:
+    for reply in turn.replies:
+        dispatcher.utter_message(
+            response=reply.response,
+            citations=list(reply.citations),
+            guard=turn.verdict.as_dict(),
+            **reply.params,
+        )
+    return [SlotSet("last_topic", turn.topic)] if turn.topic else []
+
+
+def _context(tracker: Tracker) -> Category | None:
+    for event in reversed(tracker.events):
+        if event.get("event") == "bot":
+            return context_for((event.get("metadata") or {}).get("utter_action"))
+    return None

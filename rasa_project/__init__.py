@@ -1,0 +1,1 @@
+"""Rasa runtime glue: the custom NLU components and NLG (the core lives in `ldn_bot`)."""

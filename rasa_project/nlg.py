@@ -1,0 +1,55 @@
+"""The output guard, wired into Rasa's response generation.
+
+Every templated reply, whether sent by a rule or by an action, is generated
+here; a reply that matches a dose-leak pattern is replaced by the dosing
+referral and logged. Configured in `endpoints.yml` as the `nlg` type.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.utils.endpoints import EndpointConfig
+
+from ldn_bot.guard.output import find_leak
+from ldn_bot.guard.verdict import Category
+from ldn_bot.routing import SAFETY_RESPONSE
+
+logger = logging.getLogger(__name__)
+
+REFERRAL = SAFETY_RESPONSE[Category.DOSING]
+
+
+class GuardedNLG(TemplatedNaturalLanguageGenerator):
+    """Templated responses, with every text checked by the output guard."""
+
+    def __init__(
+        self, endpoint_config: EndpointConfig | None = None, domain: Domain | None = None
+    ) -> None:
+        super().__init__((domain or Domain.empty()).responses)
+
+    async def generate(
+        self,
+        utter_action: str,
+        tracker: DialogueStateTracker,
+        output_channel: str,
+        **kwargs: Any,
+    ) -> dict[str, Any] | None:
+        draft = await super().generate(utter_action, tracker, output_channel, **kwargs)
+        leak = find_leak((draft or {}).get("text"))
+        if leak is None:
+            return draft
+        logger.warning(
+            "output guard replaced response %s (rule %s) for sender %s",
+            utter_action,
+            leak.rule,
+            tracker.sender_id,
+        )
+        safe = await super().generate(REFERRAL, tracker, output_channel)
+        if safe is not None:
+            safe["output_guard"] = leak.rule
+        return safe

@@ -1,0 +1,133 @@
+"""Custom Rasa graph components: the project's spaCy pipeline and the guard.
+
+Both are thin: the pipeline and the detector are `ldn_bot` code that knows
+nothing of Rasa. Because the guard is part of the NLU graph, every channel
+(REST, socket.io, Slack, the terminal) gets it with no extra wiring.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.utils.spacy_utils import SpacyModel
+from rasa.nlu.utils.spacy_utils import SpacyNLP as RasaSpacyNLP
+from rasa.shared.core.events import BotUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from ldn_bot.guard.detector import detect
+from ldn_bot.guard.normalize import normalize
+from ldn_bot.guard.verdict import Category, Verdict
+from ldn_bot.nlp import PIPELINE_VERSION, pipeline
+from ldn_bot.routing import context_for, merge_intent
+
+logger = logging.getLogger(__name__)
+
+GUARD_KEY = "guard"
+
+
+@DefaultV1Recipe.register(
+    [
+        DefaultV1Recipe.ComponentType.MODEL_LOADER,
+        DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER,
+    ],
+    is_trainable=False,
+    model_from="SpacyNLP",
+)
+class SpacyNLP(RasaSpacyNLP):
+    """Rasa's `SpacyNLP` on the project's own pipeline instead of a downloaded model.
+
+    It keeps the name `SpacyNLP` because Rasa's spaCy tokenizer and featurizer
+    find their model provider by that class name.
+
+    Texts are normalised the way the guard sees them (Unicode, spelled-out and
+    leet words, foreign glosses), so DIET learns from the same tokens.
+    """
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> SpacyNLP:
+        model = SpacyModel(model=pipeline(), model_name=PIPELINE_VERSION)
+        return cls(model, {**cls.get_default_config(), **config})
+
+    @classmethod
+    def load(cls, *args: Any, **kwargs: Any) -> SpacyNLP:
+        return cls.create(*args, **kwargs)
+
+    def _preprocess_text(self, text: str | None) -> str:
+        return normalize(text or "")
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class GuardClassifier(GraphComponent):
+    """The deterministic key of the two-key guard, run after DIET and the fallback.
+
+    Sets the intent to the safety intent when the detector flags the message
+    (or fails), keeps the NLU's intent otherwise, and records the verdict in
+    the parse data under `guard` for the actions, the ledger and the CLI.
+    """
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> GuardClassifier:
+        return cls()
+
+    def process(
+        self, messages: list[Message], tracker: DialogueStateTracker | None = None
+    ) -> list[Message]:
+        context = _context(tracker)
+        for message in messages:
+            self._guard(message, context)
+        return messages
+
+    def process_training_data(self, training_data: Any) -> Any:
+        return training_data
+
+    @staticmethod
+    def _guard(message: Message, context: Category | None) -> None:
+        try:
+            verdict = detect(message.get(TEXT) or "", context=context)
+        except Exception:  # detect() already fails closed; this is belt and braces
+            logger.exception("guard component failed; failing closed")
+            verdict = Verdict.fail_closed()
+        nlu_intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+        final = merge_intent(nlu_intent, verdict)
+        if final != nlu_intent:
+            message.set(INTENT, {INTENT_NAME_KEY: final, "confidence": 1.0}, add_to_output=True)
+            ranking = message.get(INTENT_RANKING_KEY) or []
+            message.set(
+                INTENT_RANKING_KEY,
+                [{INTENT_NAME_KEY: final, "confidence": 1.0}, *ranking],
+                add_to_output=True,
+            )
+        message.set(
+            GUARD_KEY,
+            {**verdict.as_dict(), "nlu_intent": nlu_intent, "context": context and context.value},
+            add_to_output=True,
+        )
+
+
+def _context(tracker: DialogueStateTracker | None) -> Category | None:
+    """The guard context left by the last bot reply (a referral makes follow-ups refer)."""
+    if tracker is None:
+        return None
+    for event in reversed(tracker.events):
+        if isinstance(event, BotUttered):
+            return context_for(event.metadata.get("utter_action"))
+    return None

@@ -1,0 +1,112 @@
+"""One turn of the assistant, decided without Rasa: guard first, then the article.
+
+`answer_turn()` is what every answering action calls. It runs the second key
+of the guard (the deterministic detector, again, on the raw text), and only
+when that is clear answers from the knowledge base. It returns response names
+and template values; the words themselves live in `domain.yml`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ldn_bot.guard.detector import detect
+from ldn_bot.guard.normalize import normalize
+from ldn_bot.guard.verdict import Category, Verdict
+from ldn_bot.knowledge.base import KnowledgeBase
+from ldn_bot.nlp import pipeline
+from ldn_bot.routing import SAFETY_RESPONSE
+
+logger = logging.getLogger(__name__)
+
+ASK_MORE = "ask_more"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One response to send: a `domain.yml` response name and its template values."""
+
+    response: str
+    params: dict[str, str] = field(default_factory=dict)
+    citations: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What the assistant answers to one message.
+
+    Attributes:
+        replies: responses to send, in order.
+        verdict: the guard's verdict on the message.
+        topic: the article topic answered (kept for "tell me more").
+    """
+
+    replies: tuple[Reply, ...]
+    verdict: Verdict
+    topic: str | None = None
+
+
+Detector = Callable[..., Verdict]
+
+
+def answer_turn(
+    kb: KnowledgeBase,
+    *,
+    text: str | None,
+    intent: str | None,
+    last_topic: str | None = None,
+    context: Category | None = None,
+    detector: Detector = detect,
+) -> Turn:
+    """Answer one message; any failure ends in the doctor referral."""
+    try:
+        verdict = detector(text or "", context=context)
+    except Exception:
+        logger.exception("guard failed in the answering step; failing closed")
+        return fail_closed_turn()
+    if verdict.blocked:
+        return Turn((Reply(SAFETY_RESPONSE[verdict.category]),), verdict)
+    try:
+        return _answer(kb, text or "", intent, last_topic, verdict)
+    except Exception:
+        logger.exception("answering failed; failing closed")
+        return fail_closed_turn()
+
+
+def fail_closed_turn(reason: str = "error") -> Turn:
+    """The turn for when a safety step could not run: the doctor referral."""
+    verdict = Verdict.fail_closed(reason)
+    return Turn((Reply(SAFETY_RESPONSE[verdict.category]),), verdict)
+
+
+def _answer(
+    kb: KnowledgeBase, text: str, intent: str | None, last_topic: str | None, verdict: Verdict
+) -> Turn:
+    if intent == ASK_MORE:
+        if last_topic not in kb.topics:
+            return Turn((Reply("utter_ask_topic_first"),), verdict)
+        answer = kb.answer(last_topic, more=True)
+        if answer is None:
+            return Turn((Reply("utter_no_more"),), verdict, topic=last_topic)
+    else:
+        topic = kb.topic_for_intent(intent) or kb.best_topic(lemmas(text))
+        if topic is None:
+            return Turn((Reply("utter_fallback"),), verdict)
+        answer = kb.answer(topic.id)
+        assert answer is not None  # a topic always has units
+    replies = [
+        Reply(
+            "utter_article_answer",
+            {"answer": answer.text, "source": answer.source},
+            citations=answer.citations,
+        ),
+        *(Reply(note) for note in answer.notes),
+    ]
+    return Turn(tuple(replies), verdict, topic=answer.topic)
+
+
+def lemmas(text: str) -> list[str]:
+    """Lemmas of the normalised text, for keyword topic matching."""
+    return [token.lemma_ for token in pipeline()(normalize(text)) if not token.is_punct]

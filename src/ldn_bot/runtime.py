@@ -1,0 +1,283 @@
+"""Running the assistant in-process: model (trained when missing), action server, agent.
+
+This is the one module of `ldn_bot` that drives Rasa, and it does so only
+through Rasa's public entry points (`rasa.api.train`, `load_agent`); the
+guard and the answers stay in the framework-free core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# Before Rasa (and TensorFlow) are imported: no telemetry, no chatter.
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("LOG_LEVEL_LIBRARIES", "ERROR")
+
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+
+from ldn_bot.routing import Route, route_for
+from ldn_bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+
+# Files whose content decides the trained model: change one and it retrains.
+_MODEL_INPUTS = (
+    "config.yml",
+    "domain.yml",
+    "rasa_project/nlu.py",
+    "src/ldn_bot/nlp.py",
+    "src/ldn_bot/guard/normalize.py",
+    "src/ldn_bot/guard/rules/glossary.yml",
+)
+
+
+def quiet_rasa() -> None:
+    """Keep Rasa's and TensorFlow's logs to warnings and errors."""
+    for name in ("rasa", "tensorflow", "absl", "sanic", "asyncio", "apscheduler"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)
+
+
+def model_fingerprint(cfg: Settings) -> str:
+    """A short hash of everything training depends on."""
+    digest = hashlib.sha256()
+    paths = [cfg.root / name for name in _MODEL_INPUTS] + list(cfg.training_files)
+    for path in sorted(paths):
+        digest.update(path.relative_to(cfg.root).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def model_path(cfg: Settings) -> Path:
+    return cfg.models_dir / f"ldn-bot-{model_fingerprint(cfg)}.tar.gz"
+
+
+def ensure_model(cfg: Settings, progress: Progress = lambda _msg: None) -> Path:
+    """The trained model for the current data and config, training it if missing.
+
+    Training is reused while the inputs are unchanged (the file name carries
+    their fingerprint). Training output goes to stderr, never stdout.
+    """
+    path = model_path(cfg)
+    if path.exists():
+        return path
+    quiet_rasa()
+    progress("Training the model for the current data and config (about a minute)...")
+    from rasa.api import train
+
+    cfg.models_dir.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with contextlib.redirect_stdout(sys.stderr):
+        result = train(
+            domain=str(cfg.domain_path),
+            config=str(cfg.config_path),
+            training_files=[str(p) for p in cfg.training_files],
+            output=str(cfg.models_dir),
+            fixed_model_name=path.name.removesuffix(".tar.gz"),
+        )
+    if result.code != 0 or not path.exists():
+        raise RuntimeError(f"training failed (code {result.code}); run `make train` to see why")
+    progress(f"Model trained in {time.monotonic() - started:.0f} s: {path.name}")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ActionServer:
+    """The rasa-sdk action server as a child process, stopped when done."""
+
+    def __init__(self, cfg: Settings, *, port: int | None = None) -> None:
+        self.cfg = cfg
+        self.port = port or free_port()
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/webhook"
+
+    def start(self, *, timeout: float = 60.0) -> None:
+        log_dir = self.cfg.var_dir / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(
+                filter(None, [str(self.cfg.root), os.environ.get("PYTHONPATH")])
+            ),
+            "RASA_TELEMETRY_ENABLED": "false",
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+        }
+        with open(log_dir / "actions.log", "ab") as log:
+            self._process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "rasa_sdk",
+                    "--actions",
+                    "actions",
+                    "--port",
+                    str(self.port),
+                ],
+                cwd=self.cfg.root,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"the action server exited; see {log_dir / 'actions.log'}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"the action server did not start within {timeout:.0f} s")
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+        self._process = None
+
+    def __enter__(self) -> ActionServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    """One question and everything the assistant sent back (the `ask --json` object)."""
+
+    question: str
+    replies: list[str]
+    route: str
+    intent: str | None
+    confidence: float | None
+    citations: list[str]
+    guard: dict[str, Any] | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "replies": self.replies,
+            "route": self.route,
+            "intent": self.intent,
+            "confidence": self.confidence,
+            "citations": self.citations,
+        }
+
+
+class Assistant:
+    """The trained model loaded in-process (a Rasa `Agent`), one turn at a time."""
+
+    def __init__(self, agent: Any) -> None:
+        self.agent = agent
+
+    @classmethod
+    async def load(cls, cfg: Settings, model: Path, *, action_url: str) -> Assistant:
+        quiet_rasa()
+        from rasa.core.agent import load_agent
+        from rasa.core.utils import AvailableEndpoints
+        from rasa.utils.endpoints import EndpointConfig
+
+        endpoints = AvailableEndpoints.read_endpoints(str(cfg.endpoints_path))
+        endpoints.action = EndpointConfig(url=action_url)
+        if endpoints.tracker_store is not None and endpoints.tracker_store.type == "SQL":
+            cfg.var_dir.mkdir(parents=True, exist_ok=True)
+            endpoints.tracker_store.kwargs["db"] = str(cfg.tracker_db)
+        agent = await load_agent(model_path=str(model), endpoints=endpoints)
+        if agent is None or not agent.is_ready():
+            raise RuntimeError(f"could not load the model {model}")
+        return cls(agent)
+
+    async def ask(self, text: str, sender_id: str) -> TurnResult:
+        """Send one message and collect the turn's replies, route, intent and citations."""
+        channel = RecordingOutputChannel()
+        await self.agent.handle_message(UserMessage(text, channel, sender_id, input_channel="cli"))
+        tracker = await self.agent.tracker_store.retrieve(sender_id)
+        parse = (tracker.latest_message.parse_data if tracker is not None else None) or {}
+        intent = parse.get("intent") or {}
+        citations: list[str] = []
+        for message in channel.sent:
+            for unit in message.get("citations") or []:
+                if unit not in citations:
+                    citations.append(unit)
+        route = route_for(_response_name(message) for message in channel.sent)
+        return TurnResult(
+            question=text,
+            replies=[message["text"] for message in channel.sent if message.get("text")],
+            route=route.value,
+            intent=intent.get("name"),
+            confidence=_confidence(intent.get("confidence")),
+            citations=citations if route is Route.ARTICLE_ANSWER else [],
+            guard=parse.get("guard"),
+        )
+
+
+class RecordingOutputChannel(CollectingOutputChannel):
+    """Keeps every message as Rasa sent it, metadata (response name, citations) included."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[dict[str, Any]] = []
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        self.sent.append(dict(message))
+        await super().send_response(recipient_id, message)
+
+
+def _response_name(metadata: dict[str, Any]) -> str:
+    if metadata.get("output_guard"):
+        return "utter_dosing_referral"
+    return str(metadata.get("utter_action") or "")
+
+
+def _confidence(value: Any) -> float | None:
+    return None if value is None else round(float(value), 4)
+
+
+@contextlib.contextmanager
+def running_assistant(
+    cfg: Settings, progress: Progress = lambda _msg: None
+) -> Iterator[tuple[Assistant, asyncio.AbstractEventLoop]]:
+    """Model (trained if needed), action server and agent, torn down on exit."""
+    model = ensure_model(cfg, progress)
+    progress("Starting the action server...")
+    with ActionServer(cfg) as actions:
+        progress("Loading the model...")
+        loop = asyncio.new_event_loop()
+        try:
+            assistant = loop.run_until_complete(Assistant.load(cfg, model, action_url=actions.url))
+            yield assistant, loop
+        finally:
+            loop.close()
