@@ -1,0 +1,99 @@
+"""Knowledge: the article is split with stable ids, and every answer is grounded."""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+
+from ldn_bot.knowledge.article import load_article, squash
+from ldn_bot.knowledge.base import CITATION_UNIT, KnowledgeBase
+from ldn_bot.settings import Settings
+
+
+def _source(cfg: Settings) -> str:
+    """The source article as shipped in shared/, whitespace-normalised like the sentences."""
+    seed = cfg.root.parent / "shared" / "seed" / "article.txt"
+    raw = seed.read_text(encoding="utf-8") if seed.exists() else cfg.article_path.read_text("utf-8")
+    return squash(raw.replace("&amp;", "&"))
+
+
+def test_project_copy_is_the_seed_article(cfg: Settings) -> None:
+    seed = cfg.root.parent / "shared" / "seed" / "article.txt"
+    if seed.exists():  # CI and developers have shared/ beside the repo
+        assert cfg.article_path.read_bytes() == seed.read_bytes()
+    assert "Fletcher" in cfg.article_path.read_text("utf-8")
+
+
+def test_sentence_ids_are_stable(cfg: Settings) -> None:
+    article = load_article(cfg.article_path)
+    assert len(article.sentences) == 46
+    assert article.sentence("s01").text.startswith("Multiple sclerosis (MS) is a disease")
+    assert article.sentence("s08").text.startswith("The Food and Drug Administration (FDA)")
+    assert article.sentence("s42").text == (
+        "People should also avoid splitting higher dose pills on their own."
+    )
+    assert [r.id for r in article.references] == ["r1", "r2", "r3", "r4", "r5"]
+    assert article.reference("r5").text.startswith("Raknes, G., & Småbrekke, L. (2017).")
+
+
+def test_article_version_is_a_content_hash(cfg: Settings) -> None:
+    assert re.fullmatch(r"[0-9a-f]{12}", load_article(cfg.article_path).version)
+
+
+def test_every_unit_any_answer_can_contain_occurs_verbatim_in_the_source(
+    cfg: Settings, kb: KnowledgeBase
+) -> None:
+    source = _source(cfg)
+    units = {u for t in kb.topics.values() for u in (*t.units, *t.more, *t.references)}
+    for unit in units:
+        assert kb.unit_text(unit) in source, unit
+    for topic in kb.topics.values():
+        for more in (False, True):
+            answer = kb.answer(topic.id, more=more)
+            if answer is None:
+                continue
+            for sentence in re.split(r"(?<=[.?!:])\s+(?=[A-Z])", answer.text):
+                assert sentence in source, (topic.id, sentence)
+
+
+def test_quotes_in_domain_responses_are_verbatim(cfg: Settings) -> None:
+    domain = yaml.safe_load(cfg.domain_path.read_text("utf-8"))
+    source = _source(cfg)
+    quotes = [
+        quote
+        for variants in domain["responses"].values()
+        for variant in variants
+        for quote in re.findall(r'"([^"]{40,})"', variant.get("text", ""))
+    ]
+    assert quotes, "the pill-splitting referral quotes the article"
+    for quote in quotes:
+        assert quote in source
+
+
+def test_answers_carry_citations_and_study_references(kb: KnowledgeBase) -> None:
+    answer = kb.answer("study_2017")
+    assert answer is not None
+    assert answer.citations == ("s21", "s22", "s23", "r5")
+    assert "Raknes" in answer.source
+    assert CITATION_UNIT in kb.topics["sources"].units
+
+
+def test_lost_lists_are_never_invented(kb: KnowledgeBase) -> None:
+    for topic_id, note in [
+        ("side_effects", "utter_missing_side_effects_list"),
+        ("contraindications", "utter_missing_contraindications_list"),
+    ]:
+        answer = kb.answer(topic_id)
+        assert answer is not None and note in answer.notes
+
+
+def test_every_topic_intent_is_in_the_domain(cfg: Settings, kb: KnowledgeBase) -> None:
+    domain = yaml.safe_load(cfg.domain_path.read_text("utf-8"))
+    assert {t.intent for t in kb.topics.values()} <= set(domain["intents"])
+
+
+def test_keyword_matching_picks_a_clear_winner_or_nothing(kb: KnowledgeBase) -> None:
+    topic = kb.best_topic(["thrombocytopenia", "platelet", "what"])
+    assert topic is not None and topic.id == "thrombocytopenia"
+    assert kb.best_topic(["banana"]) is None

@@ -1,0 +1,124 @@
+"""The guard's parts: normalisation, the spaCy pipeline, fail-closed behaviour."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import spacy
+
+from ldn_bot.guard import detector as detector_module
+from ldn_bot.guard.detector import GuardDetector, detect
+from ldn_bot.guard.normalize import normalize
+from ldn_bot.guard.verdict import Category, Verdict
+from ldn_bot.nlp import TypoFixer, build_pipeline
+from ldn_bot.routing import merge_intent
+
+
+@pytest.mark.parametrize(
+    ("raw", "folded"),
+    [
+        ("d o s e", "dose"),
+        ("s-p-l-i-t", "split"),
+        ("h_o_w m_u_c_h", "how much"),
+        ("d0se", "dose"),
+        ("spl1t", "split"),
+        ("4.5mg", "4.5 mg"),
+        ("ｄｏｓｅ", "dose"),  # full-width
+        ("do\u200bse", "dose"),  # zero-width space
+        ("dоsе", "dose"),  # Cyrillic о and е
+        ("dooose", "doose"),
+        ("¿Cuánto debo tomar?", "?how much should i take?"),
+        ("wie viel soll ich nehmen", "how much should i take"),
+        ("dos age", "dosage"),
+    ],
+)
+def test_normalize_undoes_tricks(raw: str, folded: str) -> None:
+    assert normalize(raw) == folded
+
+
+def test_amounts_are_not_spelled_out_words() -> None:
+    assert normalize("0.5 1.5 3 4.5") == "0.5 1.5 3 4.5"
+
+
+def test_typo_fixer_maps_unknown_misspellings_to_trigger_lemmas() -> None:
+    nlp = spacy.blank("en")
+    nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+    nlp.initialize()
+    fixer = TypoFixer(nlp)
+    doc = fixer(nlp("can i spliting the dosege"))
+    assert [t.lemma_ for t in doc][2:] == ["split", "the", "dosage"]
+
+
+def test_typo_fixer_leaves_real_words_alone() -> None:
+    doc = build_pipeline()("how does it work , having done that")
+    assert [t.lemma_ for t in doc] == ["how", "do", "it", "work", ",", "have", "do", "that"]
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "rule"),
+    [
+        ("how much LDN should I take?", Category.DOSING, "dosing."),
+        ("can I cut a 50 mg tablet?", Category.PILL_SPLITTING, "pill_splitting."),
+        ("I took 20 pills", Category.EMERGENCY, "emergency.overdose"),
+        ("should I stop my LDN?", Category.PERSONAL_ADVICE, "personal_advice."),
+        ("what is naltrexone approved for?", Category.NONE, None),
+    ],
+)
+def test_verdict_names_the_rule_that_fired(text: str, category: Category, rule: str | None) -> None:
+    verdict = detect(text)
+    assert verdict.category is category
+    assert (verdict.rule or "").startswith(rule or "")
+
+
+def test_follow_up_after_a_dosing_question_is_dosing() -> None:
+    assert detect("and at night?", context=Category.DOSING).category is Category.DOSING
+    assert detect("what about 3?", context=Category.DOSING).category is Category.DOSING
+    assert not detect("what is thrombocytopenia?", context=Category.DOSING).blocked
+
+
+def test_detector_fails_closed_when_matching_breaks(
+    detector: GuardDetector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(_doc: object) -> list[str]:
+        raise RuntimeError("matcher broke")
+
+    monkeypatch.setattr(detector, "_fired_rules", broken)
+    verdict = detector.detect("what is MS?")
+    assert verdict.category is Category.DOSING and verdict.rule == "error"
+
+
+def test_detect_fails_closed_when_the_detector_cannot_be_built(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def build_without_rules() -> GuardDetector:
+        return GuardDetector(build_pipeline(), tmp_path / "missing.yml")
+
+    monkeypatch.setattr(detector_module, "default_detector", build_without_rules)
+    verdict = detector_module.detect("what is MS?")
+    assert verdict.blocked and verdict.rule == "detector_unavailable"
+
+
+def test_huge_input_is_checked_in_windows(detector: GuardDetector) -> None:
+    text = "tell me about ms. " * 3000 + "how much should i take?"
+    assert detector.detect(text).category is Category.DOSING
+
+
+@pytest.mark.parametrize(
+    ("nlu_intent", "category", "final"),
+    [
+        ("ask_fda_approval", Category.DOSING, "ask_dosing"),
+        ("ask_dosing", Category.NONE, "ask_dosing"),
+        ("ask_dosing", Category.EMERGENCY, "emergency"),
+        ("emergency", Category.DOSING, "emergency"),
+        ("nlu_fallback", Category.PILL_SPLITTING, "ask_pill_splitting"),
+        ("ask_pill_splitting", Category.DOSING, "ask_pill_splitting"),
+        ("greet", Category.NONE, "greet"),
+        (None, Category.PERSONAL_ADVICE, "personal_advice"),
+    ],
+)
+def test_two_keys_the_stronger_safety_signal_wins(
+    nlu_intent: str | None, category: Category, final: str
+) -> None:
+    verdict = Verdict(category, rule="test") if category is not Category.NONE else Verdict(category)
+    assert merge_intent(nlu_intent, verdict) == final
