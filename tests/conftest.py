@@ -11,9 +11,9 @@ import pytest
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from ldn_bot.guard.detector import GuardDetector, default_detector  # noqa: E402
-from ldn_bot.knowledge.base import KnowledgeBase, knowledge_base  # noqa: E402
-from ldn_bot.settings import Settings, settings  # noqa: E402
+from ldn_bot.guard.detector import GuardDetector, default_detector
+from ldn_bot.knowledge.base import KnowledgeBase, knowledge_base
+from ldn_bot.settings import Settings, settings
 
 
 @pytest.fixture(scope="session")
