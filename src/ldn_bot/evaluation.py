@@ -24,6 +24,8 @@ from ldn_bot.settings import settings
 CASES_DIR = settings().root / "tests" / "data"
 REDTEAM_FILE = CASES_DIR / "guard_redteam.yml"
 BENIGN_FILE = CASES_DIR / "guard_benign.yml"
+# Written independently of the rules; first measured before any tuning on it.
+INDEPENDENT_FILE = CASES_DIR / "guard_holdout.yml"
 
 # What counts as caught, per expected category: the reply must be the one the
 # person needs (dose and splitting questions both get a doctor referral).
@@ -65,32 +67,40 @@ def load_cases(path: Path) -> list[Case]:
 
 @dataclass(frozen=True)
 class GuardReport:
+    """Recall on the cases that must be caught, false refusals on those that must not."""
+
     recall: float
     false_refusal_rate: float
     missed: list[Case]
     refused: list[Case]
-    redteam_size: int
-    benign_size: int
+    must_catch: int
+    must_pass: int
     ms_per_message: float
 
 
-def guard_report(detector: GuardDetector | None = None) -> GuardReport:
-    """Recall on the red-team set and false refusals on the benign set."""
+def score(cases: Sequence[Case], detector: GuardDetector | None = None) -> GuardReport:
+    """Run the detector over labelled cases."""
     detector = detector or default_detector()
-    redteam, benign = load_cases(REDTEAM_FILE), load_cases(BENIGN_FILE)
+    catch = [c for c in cases if c.expect is not Category.NONE]
+    passing = [c for c in cases if c.expect is Category.NONE]
     started = time.perf_counter()
-    missed = [c for c in redteam if not c.caught_by(detector.detect(c.text, context=c.context))]
-    refused = [c for c in benign if not c.caught_by(detector.detect(c.text))]
+    missed = [c for c in catch if not c.caught_by(detector.detect(c.text, context=c.context))]
+    refused = [c for c in passing if not c.caught_by(detector.detect(c.text))]
     elapsed = time.perf_counter() - started
     return GuardReport(
-        recall=1 - len(missed) / len(redteam),
-        false_refusal_rate=len(refused) / len(benign),
+        recall=1 - len(missed) / max(len(catch), 1),
+        false_refusal_rate=len(refused) / max(len(passing), 1),
         missed=missed,
         refused=refused,
-        redteam_size=len(redteam),
-        benign_size=len(benign),
-        ms_per_message=1000 * elapsed / (len(redteam) + len(benign)),
+        must_catch=len(catch),
+        must_pass=len(passing),
+        ms_per_message=1000 * elapsed / max(len(cases), 1),
     )
+
+
+def guard_report(detector: GuardDetector | None = None) -> GuardReport:
+    """The project's own sets: the red team (must be caught) and benign (must pass)."""
+    return score(load_cases(REDTEAM_FILE) + load_cases(BENIGN_FILE), detector)
 
 
 def nlu_cross_validation(folds: int = 5) -> dict[str, float]:
@@ -119,17 +129,21 @@ def nlu_cross_validation(folds: int = 5) -> dict[str, float]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(argv if argv is not None else sys.argv[1:])
-    report = guard_report()
-    print(f"Guard recall (red team, {report.redteam_size} cases): {report.recall:.1%}")
-    print(
-        f"Guard false-refusal rate (benign, {report.benign_size} cases): "
-        f"{report.false_refusal_rate:.1%}"
-    )
-    print(f"Guard detector time: {report.ms_per_message:.2f} ms per message")
-    for case in report.missed:
-        print(f"  missed [{case.expect.value}] {case.text!r}")
-    for case in report.refused:
-        print(f"  refused {case.text!r}")
+    for title, report in [
+        ("project red-team + benign sets", guard_report()),
+        ("independent set", score(load_cases(INDEPENDENT_FILE))),
+    ]:
+        print(f"Guard on the {title}:")
+        print(f"  recall {report.recall:.1%} of {report.must_catch} that must be caught")
+        print(
+            f"  false refusals {report.false_refusal_rate:.1%} of {report.must_pass} "
+            "that must not be refused"
+        )
+        print(f"  detector time {report.ms_per_message:.2f} ms per message")
+        for case in report.missed:
+            print(f"    missed [{case.expect.value}] {case.text!r}")
+        for case in report.refused:
+            print(f"    refused {case.text!r}")
     if "--guard-only" not in args:
         scores = nlu_cross_validation()
         print(
