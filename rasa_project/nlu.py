@@ -8,6 +8,7 @@ nothing of Rasa. Because the guard is part of the NLU graph, every channel
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -21,11 +22,16 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from ldn_bot.answering import lemmas
 from ldn_bot.guard.detector import detect
 from ldn_bot.guard.normalize import normalize
 from ldn_bot.guard.verdict import Category, Verdict
+from ldn_bot.knowledge.article import load_article
+from ldn_bot.knowledge.base import knowledge_base
+from ldn_bot.knowledge.scope import Scope, ScopeModel, scope_model
 from ldn_bot.nlp import PIPELINE_VERSION, pipeline
 from ldn_bot.routing import context_for, merge_intent
+from ldn_bot.settings import settings
 
 logger = logging.getLogger(__name__)
 
@@ -131,3 +137,55 @@ def _context(tracker: DialogueStateTracker | None) -> Category | None:
         if isinstance(event, BotUttered):
             return context_for(event.metadata.get("utter_action"))
     return None
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class ScopeClassifier(GraphComponent):
+    """Keeps article intents for questions about the article.
+
+    A bag-of-words classifier cannot learn "everything else" from a few dozen
+    examples, so an article intent predicted for a message with no word of the
+    article's vocabulary becomes `out_of_scope`, and one that names a subject
+    the article does not cover (other conditions, cost, hair loss...) becomes
+    `not_covered`. The vocabulary is data (`ldn_bot/knowledge/scope.yml`).
+    """
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> ScopeClassifier:
+        return cls()
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+            if intent not in _article_intents():
+                continue
+            scope = _scope_model().scope(lemmas(message.get(TEXT) or ""))
+            if scope not in (Scope.OFF_TOPIC, Scope.NOT_COVERED):
+                continue
+            new = "out_of_scope" if scope is Scope.OFF_TOPIC else "not_covered"
+            message.set(INTENT, {INTENT_NAME_KEY: new, "confidence": 1.0}, add_to_output=True)
+            message.set(SCOPE_KEY, {"scope": scope.value, "nlu_intent": intent}, add_to_output=True)
+        return messages
+
+    def process_training_data(self, training_data: Any) -> Any:
+        return training_data
+
+
+SCOPE_KEY = "scope"
+
+
+@lru_cache(maxsize=1)
+def _article_intents() -> frozenset[str]:
+    kb = knowledge_base(settings().article_path)
+    return frozenset(topic.intent for topic in kb.topics.values())
+
+
+@lru_cache(maxsize=1)
+def _scope_model() -> ScopeModel:
+    return scope_model(load_article(settings().article_path))

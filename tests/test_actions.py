@@ -119,3 +119,15 @@ def test_session_start_sends_the_disclaimer_first() -> None:
     responses, _, events = run(ActionSessionStart(), tracker("", None))
     assert responses == ["utter_disclaimer"]
     assert isinstance(events[0], dict) and events[0] == SessionStarted()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("does ldn help hashimotos thyroid", "utter_not_covered"),
+        ("who won the football", "utter_out_of_scope"),
+    ],
+)
+def test_fallback_respects_the_article_scope(text: str, expected: str) -> None:
+    responses, _, _ = run(ActionFallback(), tracker(text, "nlu_fallback"))
+    assert responses == [expected]

@@ -16,12 +16,14 @@ from ldn_bot.guard.detector import detect
 from ldn_bot.guard.normalize import normalize
 from ldn_bot.guard.verdict import Category, Verdict
 from ldn_bot.knowledge.base import KnowledgeBase
+from ldn_bot.knowledge.scope import Scope, scope_model
 from ldn_bot.nlp import pipeline
 from ldn_bot.routing import SAFETY_RESPONSE
 
 logger = logging.getLogger(__name__)
 
 ASK_MORE = "ask_more"
+SCOPE_RESPONSE = {Scope.OFF_TOPIC: "utter_out_of_scope", Scope.NOT_COVERED: "utter_not_covered"}
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,13 @@ def _answer(
         if answer is None:
             return Turn((Reply("utter_no_more"),), verdict, topic=last_topic)
     else:
-        topic = kb.topic_for_intent(intent) or kb.best_topic(lemmas(text))
+        topic = kb.topic_for_intent(intent)
+        if topic is None:  # the NLU was unsure: only a clear keyword match is answered
+            words = lemmas(text)
+            scope = scope_model(kb.article).scope(words)
+            if scope in SCOPE_RESPONSE:
+                return Turn((Reply(SCOPE_RESPONSE[scope]),), verdict)
+            topic = kb.best_topic(words)
         if topic is None:
             return Turn((Reply("utter_fallback"),), verdict)
         answer = kb.answer(topic.id)

@@ -182,3 +182,9 @@ def build_pipeline() -> Language:
 def pipeline() -> Language:
     """The shared pipeline, built once per process."""
     return build_pipeline()
+
+
+def is_known_word(word: str) -> bool:
+    """True for a word the English lemma table knows (so not gibberish)."""
+    fixer = pipeline().get_pipe("ldn_typo_fixer")
+    return bool(fixer._is_known(word))

@@ -1,0 +1,67 @@
+"""Is a message about the article at all? (`scope.yml` holds the vocabulary.)"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from enum import Enum
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from spacy.lang.en.stop_words import STOP_WORDS
+
+from ldn_bot.knowledge.article import Article
+
+SCOPE_FILE = Path(__file__).with_name("scope.yml")
+_WORD = re.compile(r"^[a-z][a-z'-]+$")
+
+
+class Scope(str, Enum):
+    """Where a message stands with respect to the article."""
+
+    IN_SCOPE = "in_scope"
+    NOT_COVERED = "not_covered"
+    OFF_TOPIC = "off_topic"
+    UNKNOWN = "unknown"  # no word we know: gibberish or a language we do not read
+
+
+class ScopeModel:
+    """Vocabulary of the article plus domain terms, and terms the article does not cover."""
+
+    def __init__(
+        self,
+        domain: frozenset[str],
+        not_covered: frozenset[str],
+        is_word: Callable[[str], bool] = lambda _w: True,
+    ) -> None:
+        self.domain = domain
+        self.not_covered = not_covered
+        self.is_word = is_word
+
+    def scope(self, lemmas: Iterable[str]) -> Scope:
+        """Off-topic when no content word is in the domain; not covered when one names
+        a subject the article does not address."""
+        content = {lemma for lemma in lemmas if _WORD.match(lemma) and lemma not in STOP_WORDS}
+        if content & self.not_covered:
+            return Scope.NOT_COVERED
+        if content and not content & self.domain:
+            return Scope.OFF_TOPIC if any(map(self.is_word, content)) else Scope.UNKNOWN
+        return Scope.IN_SCOPE
+
+
+@lru_cache(maxsize=2)
+def scope_model(article: Article) -> ScopeModel:
+    """Build the vocabulary from the article's lemmas and `scope.yml`, once."""
+    from ldn_bot.guard.normalize import normalize
+    from ldn_bot.nlp import is_known_word, pipeline
+
+    raw = yaml.safe_load(SCOPE_FILE.read_text(encoding="utf-8"))
+    nlp = pipeline()
+    texts = [s.text for s in article.sentences] + [r.text for r in article.references]
+    article_lemmas = {t.lemma_ for doc in nlp.pipe(normalize(t) for t in texts) for t in doc}
+    not_covered = frozenset(str(w) for w in raw["not_covered_terms"])
+    domain = (
+        frozenset(article_lemmas) | frozenset(str(w) for w in raw["domain_terms"])
+    ) - not_covered
+    return ScopeModel(domain=domain, not_covered=not_covered, is_word=is_known_word)

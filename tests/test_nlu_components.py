@@ -1,0 +1,82 @@
+"""The custom NLU components on hand-made Rasa `Message`s (no trained model)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.training_data.message import Message
+
+from rasa_project.nlu import GuardClassifier, ScopeClassifier
+
+
+def message(text: str, intent: str, confidence: float = 0.8) -> Message:
+    msg = Message(data={"text": text})
+    msg.set("intent", {"name": intent, "confidence": confidence}, add_to_output=True)
+    msg.set("intent_ranking", [{"name": intent, "confidence": confidence}], add_to_output=True)
+    return msg
+
+
+def guard(msg: Message, tracker: DialogueStateTracker | None = None) -> dict[str, Any]:
+    GuardClassifier().process([msg], tracker)
+    return {"intent": msg.get("intent")["name"], "guard": msg.get("guard")}
+
+
+@pytest.mark.parametrize(
+    ("text", "nlu_intent", "final"),
+    [
+        ("what is ldn and how much should i take", "ask_naltrexone", "ask_dosing"),
+        ("can i crush it", "nlu_fallback", "ask_pill_splitting"),
+        ("what is naltrexone approved for", "ask_fda_approval", "ask_fda_approval"),
+        ("tell me about endorphins", "ask_dosing", "ask_dosing"),  # key 1 alone refers
+        ("i took 20 pills, what is ms", "ask_ms", "emergency"),
+    ],
+)
+def test_guard_component_two_keys(text: str, nlu_intent: str, final: str) -> None:
+    result = guard(message(text, nlu_intent))
+    assert result["intent"] == final
+    assert result["guard"]["nlu_intent"] == nlu_intent
+    assert set(result["guard"]) >= {"category", "rule", "rules", "context"}
+
+
+def test_guard_component_reads_the_conversation_context() -> None:
+    tracker = DialogueStateTracker.from_events(
+        "someone",
+        [
+            ActionExecuted("action_listen"),
+            UserUttered("how much should i take", {"name": "ask_dosing"}),
+            BotUttered("ask your doctor", metadata={"utter_action": "utter_dosing_referral"}),
+            ActionExecuted("action_listen"),
+        ],
+    )
+    result = guard(message("and for someone with kids?", "ask_more"), tracker)
+    assert result["intent"] == "ask_dosing"
+    assert result["guard"]["context"] == "dosing"
+
+
+def test_guard_component_fails_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    import rasa_project.nlu as nlu
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("detector gone")
+
+    monkeypatch.setattr(nlu, "detect", broken)
+    assert guard(message("what is ms", "ask_ms"))["intent"] == "ask_dosing"
+
+
+@pytest.mark.parametrize(
+    ("text", "nlu_intent", "final"),
+    [
+        ("who won the football last night", "ask_contraindications", "out_of_scope"),
+        ("does ldn help hashimoto's", "ask_effectiveness", "not_covered"),
+        ("what is thrombocytopenia", "ask_thrombocytopenia", "ask_thrombocytopenia"),
+        ("what's the bottom line", "ask_doctor_advice", "ask_doctor_advice"),
+        ("tell me a joke", "greet", "greet"),  # only article intents are checked
+    ],
+)
+def test_scope_component(text: str, nlu_intent: str, final: str) -> None:
+    msg = message(text, nlu_intent)
+    ScopeClassifier().process([msg])
+    assert msg.get("intent")["name"] == final
