@@ -153,7 +153,7 @@ class ScopeClassifier(GraphComponent):
     @classmethod
     def create(
         cls,
-        config: dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
