@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 import textwrap
 import uuid
@@ -104,22 +105,22 @@ def cmd_chat(cfg: Settings, _args: argparse.Namespace) -> int:
                 continue
             result = loop.run_until_complete(assistant.ask(line, sender))
             for reply in result.replies:
-                print(
-                    textwrap.fill(
-                        reply,
-                        width=100,
-                        initial_indent="bot> ",
-                        subsequent_indent="     ",
-                        replace_whitespace=False,
-                    )
-                    if "\n" not in reply
-                    else "bot> " + reply
-                )
+                print(_wrap(reply))
             if result.citations:
                 last_citations = result.citations
     with contextlib.suppress(OSError):
         readline.write_history_file(history)
     return 0
+
+
+def _wrap(reply: str, width: int = 100) -> str:
+    """A reply as an indented block, each paragraph wrapped on its own."""
+    paragraphs = [p for p in reply.split("\n") if p.strip()]
+    lines = [
+        textwrap.fill(p, width=width, initial_indent="     ", subsequent_indent="     ")
+        for p in paragraphs
+    ]
+    return "bot> " + "\n".join(lines)[5:]
 
 
 def _sources(cfg: Settings, citations: Sequence[str]) -> str:
@@ -148,6 +149,8 @@ COMMANDS = {"train": cmd_train, "chat": cmd_chat, "ask": cmd_ask}
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if not os.environ.get("LDN_BOT_DEBUG"):
+        os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
     cfg = settings()
     try:
         return COMMANDS[args.command](cfg, args)

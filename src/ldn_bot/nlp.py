@@ -12,6 +12,7 @@ import spacy
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 from spacy.language import Language
+from spacy.pipeline import Lemmatizer
 from spacy.tokens import Doc
 
 PIPELINE_VERSION = "ldn-blank-en-v1"
@@ -120,7 +121,9 @@ class TypoFixer:
     """Replace the lemma of an unknown word by the trigger word it misspells."""
 
     def __init__(self, nlp: Language) -> None:
-        lookups = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
+        lemmatizer = nlp.get_pipe("lemmatizer")
+        assert isinstance(lemmatizer, Lemmatizer)
+        lookups = lemmatizer.lookups.get_table("lemma_lookup")
         self._lemmas = {word: lookups.get(word, word) for word in TRIGGER_WORDS}
         self._lemmas.update(FOREIGN_TRIGGERS)
         self._table = lookups
@@ -128,7 +131,8 @@ class TypoFixer:
         self._triggers = sorted(TRIGGER_WORDS | FOREIGN_TRIGGERS.keys())
         self._cache: dict[str, str | None] = {}
 
-    def _is_known(self, word: str) -> bool:
+    def is_known(self, word: str) -> bool:
+        """True when the lemma table knows the word (as a form or a lemma)."""
         return word in self._table or word in self._lemma_values
 
     def correct(self, word: str) -> "str | None":
@@ -140,7 +144,7 @@ class TypoFixer:
             len(word) >= 4
             and word.isalpha()
             and word not in TRIGGER_WORDS
-            and not self._is_known(word)
+            and not self.is_known(word)
         ):
             max_edits = 1 if len(word) < 7 else 2
             match = process.extractOne(
@@ -187,4 +191,5 @@ def pipeline() -> Language:
 def is_known_word(word: str) -> bool:
     """True for a word the English lemma table knows (so not gibberish)."""
     fixer = pipeline().get_pipe("ldn_typo_fixer")
-    return bool(fixer._is_known(word))
+    assert isinstance(fixer, TypoFixer)
+    return fixer.is_known(word)

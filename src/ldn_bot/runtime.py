@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,15 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
 from ldn_bot.routing import Route, route_for
 from ldn_bot.settings import Settings
+
+
+def _silence_warnings() -> None:
+    """Rasa resets the warning filters on import; its deprecation chatter is not for users."""
+    if not os.environ.get("LDN_BOT_DEBUG"):
+        warnings.simplefilter("ignore")
+
+
+_silence_warnings()
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +60,7 @@ _MODEL_INPUTS = (
 
 def quiet_rasa() -> None:
     """Keep Rasa's and TensorFlow's logs to warnings and errors."""
+    _silence_warnings()
     for name in ("rasa", "tensorflow", "absl", "sanic", "asyncio", "apscheduler"):
         logging.getLogger(name).setLevel(logging.ERROR)
     from rasa.utils.log_utils import configure_structlog

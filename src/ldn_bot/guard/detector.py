@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 from spacy.language import Language
@@ -68,7 +69,7 @@ def load_rules_yaml(path: Path) -> dict:
     return yaml.load(path.read_text(encoding="utf-8"), Loader=_RulesLoader)
 
 
-def _as_strings(pattern: object) -> object:
+def _as_strings(pattern: Any) -> Any:
     """YAML reads `[2, 3]` as numbers; Matcher `IN` lists want strings."""
     if isinstance(pattern, dict):
         return {
