@@ -166,9 +166,9 @@ class ScopeClassifier(GraphComponent):
             if intent not in _article_intents():
                 continue
             scope = _scope_model().scope(lemmas(message.get(TEXT) or ""))
-            if scope not in (Scope.OFF_TOPIC, Scope.NOT_COVERED):
+            if scope is Scope.IN_SCOPE:
                 continue
-            new = "out_of_scope" if scope is Scope.OFF_TOPIC else "not_covered"
+            new = SCOPE_INTENT[scope]
             message.set(INTENT, {INTENT_NAME_KEY: new, "confidence": 1.0}, add_to_output=True)
             message.set(SCOPE_KEY, {"scope": scope.value, "nlu_intent": intent}, add_to_output=True)
         return messages
@@ -178,6 +178,11 @@ class ScopeClassifier(GraphComponent):
 
 
 SCOPE_KEY = "scope"
+SCOPE_INTENT = {
+    Scope.OFF_TOPIC: "out_of_scope",
+    Scope.NOT_COVERED: "not_covered",
+    Scope.UNKNOWN: "nlu_fallback",  # no word we know: say so rather than guess a topic
+}
 
 
 @lru_cache(maxsize=1)

@@ -99,7 +99,7 @@ def _answer(
             scope = scope_model(kb.article).scope(words)
             if scope in SCOPE_RESPONSE:
                 return Turn((Reply(SCOPE_RESPONSE[scope]),), verdict)
-            topic = kb.best_topic(words)
+            topic = kb.best_topic(words, lemmatize=lemmas)
         if topic is None:
             return Turn((Reply("utter_fallback"),), verdict)
         answer = kb.answer(topic.id)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import yaml
+from spacy.lang.en.stop_words import STOP_WORDS
 
 from ldn_bot.knowledge.article import Article, load_article
 
 TOPICS_FILE = Path(__file__).with_name("topics.yml")
 CITATION_UNIT = "citation"
+_STOP_WORDS = frozenset(STOP_WORDS) | {"ldn", "naltrexone", "ms", "low", "dose", "?", ",", "."}
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class KnowledgeBase:
     def __init__(self, article: Article, topics: Sequence[Topic]) -> None:
         self.article = article
         self.topics = {topic.id: topic for topic in topics}
+        self._weights: dict[str, dict[str, int]] | None = None
         self._by_intent = {topic.intent: topic for topic in topics}
         for topic in topics:
             for unit in (*topic.units, *topic.more, *topic.references):
@@ -83,21 +86,49 @@ class KnowledgeBase:
             notes=() if more else topic.notes,
         )
 
-    def best_topic(self, lemmas: Iterable[str], *, min_score: int = 2) -> Topic | None:
-        """The topic whose keywords the message shares most, if clearly ahead.
+    def best_topic(
+        self,
+        lemmas: Iterable[str],
+        *,
+        lemmatize: Callable[[str], Iterable[str]] | None = None,
+        min_score: int = 2,
+    ) -> Topic | None:
+        """The topic the message shares most words with, if clearly ahead.
 
-        Used when the NLU is unsure: a weak or tied match gives None so the
-        caller falls back instead of guessing.
+        A topic's keywords count 2, words of its sentences 1 (when `lemmatize`
+        is given). Used when the NLU is unsure: a weak or tied match gives None
+        so the caller falls back instead of guessing.
         """
-        words = set(lemmas)
+        words = set(lemmas) - _STOP_WORDS
         scored = sorted(
-            ((len(words & topic.keywords), topic.id) for topic in self.topics.values()),
+            (
+                (sum(weights.get(word, 0) for word in words), topic_id)
+                for topic_id, weights in self._topic_weights(lemmatize).items()
+            ),
             reverse=True,
         )
         (best, best_id), (runner_up, _) = scored[0], scored[1]
         if best >= min_score and best > runner_up:
             return self.topics[best_id]
         return None
+
+    def _topic_weights(
+        self, lemmatize: Callable[[str], Iterable[str]] | None
+    ) -> dict[str, dict[str, int]]:
+        if lemmatize is None:
+            return {t.id: dict.fromkeys(t.keywords, 2) for t in self.topics.values()}
+        if self._weights is None:
+            weights: dict[str, dict[str, int]] = {}
+            for topic in self.topics.values():
+                sentence_words = {
+                    w for unit in topic.units for w in lemmatize(self.unit_text(unit))
+                } - _STOP_WORDS
+                weights[topic.id] = {
+                    **dict.fromkeys(sentence_words, 1),
+                    **dict.fromkeys(topic.keywords, 2),
+                }
+            self._weights = weights
+        return self._weights
 
     def _source(self, units: Sequence[str], references: Sequence[str]) -> str:
         sentence_ids = [unit for unit in units if unit.startswith("s")]

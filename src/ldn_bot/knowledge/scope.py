@@ -59,6 +59,7 @@ def scope_model(article: Article) -> ScopeModel:
     raw = yaml.safe_load(SCOPE_FILE.read_text(encoding="utf-8"))
     nlp = pipeline()
     texts = [s.text for s in article.sentences] + [r.text for r in article.references]
+    texts.append(article.citation)
     article_lemmas = {t.lemma_ for doc in nlp.pipe(normalize(t) for t in texts) for t in doc}
     not_covered = frozenset(str(w) for w in raw["not_covered_terms"])
     domain = (
