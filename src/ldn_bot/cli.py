@@ -113,6 +113,33 @@ def cmd_chat(cfg: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(cfg: Settings, args: argparse.Namespace) -> int:
+    """Everything a deployment needs on this machine: Rasa + channels + page, action server."""
+    from ldn_bot.runtime import SupervisedActionServer, endpoints, ensure_model, quiet_rasa
+    from rasa_project.web import create_app
+
+    model = ensure_model(cfg, _progress)
+    static_dir = cfg.root / "web" / "static"
+    if not (static_dir / "vendor" / "webchat.js").exists():
+        _progress("the chat widget is not built (run `make web`): the page will not load")
+    quiet_rasa()
+    with SupervisedActionServer(cfg, port=args.action_port) as actions:
+        app = create_app(
+            model_path=model,
+            endpoints=endpoints(cfg, actions.url),
+            credentials=cfg.credentials_path,
+            static_dir=static_dir,
+            feedback_db=cfg.var_dir / "feedback.sqlite",
+        )
+        print(
+            f"ldn-bot is up: open http://{args.host}:{args.port}/  (Ctrl-C stops everything)",
+            flush=True,
+        )
+        print(f"REST: POST http://{args.host}:{args.port}/webhooks/rest/webhook", flush=True)
+        app.run(host=args.host, port=args.port, workers=1, access_log=False, motd=False)
+    return 0
+
+
 def _wrap(reply: str, width: int = 100) -> str:
     """A reply as an indented block, each paragraph wrapped on its own."""
     paragraphs = [p for p in reply.split("\n") if p.strip()]
@@ -141,10 +168,14 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("questions", nargs="*", help="questions; read from stdin when none")
     ask.add_argument("--json", action="store_true", help="one JSON object per question")
     ask.add_argument("--session", help="continue one conversation with this id across all lines")
+    serve = sub.add_parser("serve", help="web chat, REST and socket.io on one server")
+    serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default: localhost)")
+    serve.add_argument("--port", type=int, default=5005, help="web and Rasa port (default: 5005)")
+    serve.add_argument("--action-port", type=int, default=5055, help="action server port")
     return parser
 
 
-COMMANDS = {"train": cmd_train, "chat": cmd_chat, "ask": cmd_ask}
+COMMANDS = {"train": cmd_train, "chat": cmd_chat, "ask": cmd_ask, "serve": cmd_serve}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -15,6 +15,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 import warnings
@@ -186,6 +187,42 @@ class ActionServer:
         self.stop()
 
 
+class SupervisedActionServer(ActionServer):
+    """An action server that is restarted whenever it dies, until stopped."""
+
+    def __init__(self, cfg: Settings, *, port: int | None = None, check_every: float = 1.0) -> None:
+        super().__init__(cfg, port=port)
+        self.check_every = check_every
+        self.restarts = 0
+        self._stopping = threading.Event()
+        self._watcher: threading.Thread | None = None
+
+    def start(self, *, timeout: float = 60.0) -> None:
+        super().start(timeout=timeout)
+        self._stopping.clear()
+        self._watcher = threading.Thread(
+            target=self._watch, name="action-server-watch", daemon=True
+        )
+        self._watcher.start()
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(self.check_every):
+            process = self._process
+            if process is not None and process.poll() is not None:
+                logger.warning("action server exited (code %s); restarting", process.returncode)
+                self.restarts += 1
+                try:
+                    ActionServer.start(self)
+                except RuntimeError:
+                    logger.exception("action server restart failed; trying again")
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._watcher is not None and self._watcher is not threading.current_thread():
+            self._watcher.join(timeout=5)
+        super().stop()
+
+
 @dataclass(frozen=True)
 class TurnResult:
     """One question and everything the assistant sent back (the `ask --json` object)."""
@@ -219,15 +256,8 @@ class Assistant:
     async def load(cls, cfg: Settings, model: Path, *, action_url: str) -> Assistant:
         quiet_rasa()
         from rasa.core.agent import load_agent
-        from rasa.core.utils import AvailableEndpoints
-        from rasa.utils.endpoints import EndpointConfig
 
-        endpoints = AvailableEndpoints.read_endpoints(str(cfg.endpoints_path))
-        endpoints.action = EndpointConfig(url=action_url)
-        if endpoints.tracker_store is not None and endpoints.tracker_store.type == "SQL":
-            cfg.var_dir.mkdir(parents=True, exist_ok=True)
-            endpoints.tracker_store.kwargs["db"] = str(cfg.tracker_db)
-        agent = await load_agent(model_path=str(model), endpoints=endpoints)
+        agent = await load_agent(model_path=str(model), endpoints=endpoints(cfg, action_url))
         if agent is None or not agent.is_ready():
             raise RuntimeError(f"could not load the model {model}")
         return cls(agent)
@@ -266,6 +296,19 @@ class RecordingOutputChannel(CollectingOutputChannel):
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
         self.sent.append(dict(message))
         await super().send_response(recipient_id, message)
+
+
+def endpoints(cfg: Settings, action_url: str) -> Any:
+    """`rasa_project/endpoints.yml` with this run's action server and tracker database."""
+    from rasa.core.utils import AvailableEndpoints
+    from rasa.utils.endpoints import EndpointConfig
+
+    result = AvailableEndpoints.read_endpoints(str(cfg.endpoints_path))
+    result.action = EndpointConfig(url=action_url)
+    if result.tracker_store is not None and result.tracker_store.type == "SQL":
+        cfg.var_dir.mkdir(parents=True, exist_ok=True)
+        result.tracker_store.kwargs["db"] = str(cfg.tracker_db)
+    return result
 
 
 def _response_name(metadata: dict[str, Any]) -> str:

@@ -1,0 +1,186 @@
+"""`ldn-bot serve` end to end: REST and socket.io on one server, the same replies
+as `ldn-bot ask` (golden transcripts), no HTTP API and no version banner."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import socketio
+
+from ldn_bot.runtime import free_port
+from ldn_bot.settings import Settings
+
+pytestmark = pytest.mark.model
+
+TRANSCRIPTS = {
+    "greeting": ["hello there"],
+    "article": ["what is naltrexone approved for?"],
+    "dosing": ["how much LDN should I take?"],
+    "splitting": ["can I cut a 50 mg tablet?"],
+    "emergency": ["I took 30 pills and my chest hurts"],
+    "off_topic": ["what's the capital of France?"],
+    "follow_up": ["what did the 2017 study find?", "tell me more", "and how much of it?"],
+}
+
+
+@pytest.fixture(scope="module")
+def server(
+    cfg: Settings, trained_model: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    port, action_port = free_port(), free_port()
+    var = tmp_path_factory.mktemp("serve-var")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ldn_bot.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--action-port",
+            str(action_port),
+        ],
+        cwd=cfg.root,
+        env={**os.environ, "LDN_BOT_VAR": str(var)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/webhooks/rest/", timeout=1):
+                break
+        except OSError:
+            if process.poll() is not None:
+                pytest.fail(process.stdout.read() if process.stdout else "serve exited")
+            time.sleep(0.5)
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def rest(url: str, sender: str, text: str) -> list[dict[str, Any]]:
+    request = urllib.request.Request(
+        f"{url}/webhooks/rest/webhook",
+        data=json.dumps({"sender": sender, "message": text}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as reply:
+        return json.loads(reply.read())
+
+
+async def socket_transcript(url: str, session: str, lines: list[str]) -> list[list[str]]:
+    client = socketio.AsyncClient()
+    received: list[str] = []
+    confirmed = asyncio.Event()
+
+    @client.on("session_confirm")
+    async def _confirm(_: Any) -> None:
+        confirmed.set()
+
+    @client.on("bot_uttered")
+    async def _bot(data: dict[str, Any]) -> None:
+        received.append(data.get("text", ""))
+
+    await client.connect(url, socketio_path="/socket.io", transports=["polling"])
+    await client.emit("session_request", {"session_id": session})
+    await asyncio.wait_for(confirmed.wait(), 10)
+    turns = []
+    for line in lines:
+        before = len(received)
+        await client.emit("user_uttered", {"message": line, "session_id": session})
+        quiet_since, seen = time.monotonic(), before
+        while time.monotonic() - quiet_since < 1.5:
+            await asyncio.sleep(0.1)
+            if len(received) != seen:
+                seen, quiet_since = len(received), time.monotonic()
+        turns.append(received[before:])
+    await client.disconnect()
+    return turns
+
+
+def ask(cfg: Settings, session: str | None, lines: list[str], var: Path) -> list[list[str]]:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ldn_bot.cli",
+            "ask",
+            "--json",
+            *(["--session", session] if session else []),
+        ],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        cwd=cfg.root,
+        env={**os.environ, "LDN_BOT_VAR": str(var)},
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return [json.loads(line)["replies"] for line in result.stdout.splitlines()]
+
+
+def _paragraphs(replies: list[str]) -> list[str]:
+    """socket.io sends each paragraph of a reply as its own message."""
+    return [p.strip() for reply in replies for p in reply.split("\n\n") if p.strip()]
+
+
+def test_every_channel_gives_the_same_replies(cfg: Settings, server: str, tmp_path: Path) -> None:
+    singles = {name: lines[0] for name, lines in TRANSCRIPTS.items() if len(lines) == 1}
+    asked = dict(zip(singles, ask(cfg, None, list(singles.values()), tmp_path), strict=True))
+    follow_up = TRANSCRIPTS["follow_up"]
+    asked_follow_up = ask(cfg, "ask-follow-up", follow_up, tmp_path)
+    for name, lines in TRANSCRIPTS.items():
+        via_ask = asked_follow_up if name == "follow_up" else [asked[name]]
+        via_rest = [
+            [m["text"] for m in rest(server, f"rest-{name}", line) if "text" in m] for line in lines
+        ]
+        via_socket = asyncio.run(socket_transcript(server, f"socket-{name}", lines))
+        for turn_rest, turn_socket, turn_ask in zip(via_rest, via_socket, via_ask, strict=True):
+            assert _paragraphs(turn_rest) == _paragraphs(turn_ask), name
+            assert _paragraphs(turn_rest) == _paragraphs(turn_socket), name
+
+
+def test_rest_dose_question_gets_the_referral(server: str) -> None:
+    texts = [m["text"] for m in rest(server, "rest-dose", "is 4.5 ok?")]
+    assert "doctor" in texts[-1]
+
+
+def test_no_http_api_and_no_version_banner(server: str) -> None:
+    for path, method in [("/model", "PUT"), ("/status", "GET"), ("/version", "GET")]:
+        request = urllib.request.Request(
+            f"{server}{path}", method=method, data=b"" if method == "PUT" else None
+        )
+        with pytest.raises(urllib.error.HTTPError) as error:
+            urllib.request.urlopen(request, timeout=5)
+        assert error.value.code in (404, 405)
+    with urllib.request.urlopen(f"{server}/config.js", timeout=5) as reply:
+        assert b"Rasa" not in reply.read()
+
+
+def test_feedback_is_recorded(server: str) -> None:
+    def post(body: bytes) -> int:
+        request = urllib.request.Request(
+            f"{server}/api/feedback", data=body, headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=5) as reply:
+                return reply.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    assert post(json.dumps({"session_id": "s", "message_index": 1, "vote": "up"}).encode()) == 204
+    assert post(b'{"vote": "sideways"}') == 400
+    assert post(b"\xff\xfe not json") == 400
