@@ -8,7 +8,10 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 3
 
-.PHONY: install train chat ask test eval lint clean
+WEB_STAMP := web/static/vendor/webchat.js
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: install web browser train chat serve test eval lint clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,13 +22,32 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# The chat widget: rasa-webchat from the npm registry (lock file committed),
+# copied into web/static/vendor with its external font/CDN references stripped.
+$(WEB_STAMP): web/package.json web/package-lock.json web/build.mjs
+	@echo "· building the chat widget (npm ci)"
+	@cd web && npm ci --no-audit --no-fund --loglevel=error && node build.mjs
+
+web: $(WEB_STAMP)
+
+# Headless Chromium for the browser test (Debian's package; Playwright's own
+# browser download does not work here).
+$(CHROMIUM):
+	@echo "· installing Debian's chromium for the browser test"
+	@apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+
+browser: $(CHROMIUM)
+
 train: install  ## train the model if data or config changed
 	@$(BIN)/ldn-bot train
 
 chat: install  ## the terminal chat (trains first when needed)
 	@$(BIN)/ldn-bot chat
 
-test: install  ## the whole test suite (trains the model when needed)
+serve: install web  ## web chat + REST + socket.io on http://127.0.0.1:5005/ (trains first when needed)
+	@$(BIN)/ldn-bot serve $(SERVE_ARGS)
+
+test: install web browser  ## the whole test suite (trains the model when needed)
 	@$(BIN)/pytest
 
 eval: install  ## NLU 5-fold cross-validation, guard recall and false refusals
@@ -37,4 +59,4 @@ lint: install
 	@$(BIN)/mypy
 
 clean:
-	rm -rf models results .rasa var .pytest_cache .hypothesis
+	rm -rf models results .rasa var .pytest_cache .hypothesis web/node_modules web/static/vendor

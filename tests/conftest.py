@@ -4,6 +4,11 @@ data and config are unchanged), exactly as `make chat` builds it."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,3 +41,43 @@ def trained_model(cfg: Settings) -> Path:
     from ldn_bot.runtime import ensure_model
 
     return ensure_model(cfg)
+
+
+@pytest.fixture(scope="session")
+def server(
+    cfg: Settings, trained_model: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    from ldn_bot.runtime import free_port
+
+    port, action_port = free_port(), free_port()
+    var = tmp_path_factory.mktemp("serve-var")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ldn_bot.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--action-port",
+            str(action_port),
+        ],
+        cwd=cfg.root,
+        env={**os.environ, "LDN_BOT_VAR": str(var)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/webhooks/rest/", timeout=1):
+                break
+        except OSError:
+            if process.poll() is not None:
+                pytest.fail(process.stdout.read() if process.stdout else "serve exited")
+            time.sleep(0.5)
+    yield url
+    process.terminate()
+    process.wait(timeout=30)

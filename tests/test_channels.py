@@ -10,14 +10,12 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import socketio
 
-from ldn_bot.runtime import free_port
 from ldn_bot.settings import Settings
 
 pytestmark = pytest.mark.model
@@ -31,44 +29,6 @@ TRANSCRIPTS = {
     "off_topic": ["what's the capital of France?"],
     "follow_up": ["what did the 2017 study find?", "tell me more", "and how much of it?"],
 }
-
-
-@pytest.fixture(scope="module")
-def server(
-    cfg: Settings, trained_model: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    port, action_port = free_port(), free_port()
-    var = tmp_path_factory.mktemp("serve-var")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "ldn_bot.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--action-port",
-            str(action_port),
-        ],
-        cwd=cfg.root,
-        env={**os.environ, "LDN_BOT_VAR": str(var)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/webhooks/rest/", timeout=1):
-                break
-        except OSError:
-            if process.poll() is not None:
-                pytest.fail(process.stdout.read() if process.stdout else "serve exited")
-            time.sleep(0.5)
-    yield url
-    process.terminate()
-    process.wait(timeout=30)
 
 
 def rest(url: str, sender: str, text: str) -> list[dict[str, Any]]:
