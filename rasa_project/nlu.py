@@ -165,7 +165,11 @@ class ScopeClassifier(GraphComponent):
             intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
             if intent not in _article_intents():
                 continue
-            scope = _scope_model().scope(lemmas(message.get(TEXT) or ""))
+            try:
+                scope = _scope_model().scope(lemmas(message.get(TEXT) or ""))
+            except Exception:  # the guard after this still runs; keep the NLU's intent
+                logger.exception("scope check failed; keeping the NLU intent")
+                continue
             if scope is Scope.IN_SCOPE:
                 continue
             new = SCOPE_INTENT[scope]
