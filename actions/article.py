@@ -40,13 +40,17 @@ class _AnsweringAction(Action, ABC):
         if "guard" not in message and not INTENT_PAYLOAD.match(text.strip()):
             logger.error("no guard verdict in the parse data (NLU guard missing); failing closed")
             return _dispatch(fail_closed_turn("nlu_guard_missing"), dispatcher)
-        turn = answer_turn(
-            knowledge_base(settings().article_path),
-            text=text,
-            intent=self.intent_override or (message.get("intent") or {}).get("name"),
-            last_topic=tracker.get_slot("last_topic"),
-            context=_context(tracker),
-        )
+        try:
+            turn = answer_turn(
+                knowledge_base(settings().article_path),
+                text=text,
+                intent=self.intent_override or (message.get("intent") or {}).get("name"),
+                last_topic=tracker.get_slot("last_topic"),
+                context=_context(tracker),
+            )
+        except Exception:  # answer_turn fails closed itself; this covers reading the tracker
+            logger.exception("answering action failed; failing closed")
+            turn = fail_closed_turn()
         return _dispatch(turn, dispatcher)
 
 

@@ -75,14 +75,8 @@ class SpacyNLP(RasaSpacyNLP):
         return normalize(text or "")
 
 
-@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
-class GuardClassifier(GraphComponent):
-    """The deterministic key of the two-key guard, run after DIET and the fallback.
-
-    Sets the intent to the safety intent when the detector flags the message
-    (or fails), keeps the NLU's intent otherwise, and records the verdict in
-    the parse data under `guard` for the actions, the ledger and the CLI.
-    """
+class _StatelessClassifier(GraphComponent):
+    """A rule-based NLU step: nothing to train, nothing to persist."""
 
     @classmethod
     def create(
@@ -91,25 +85,36 @@ class GuardClassifier(GraphComponent):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> GuardClassifier:
+    ) -> _StatelessClassifier:
         return cls()
-
-    def process(
-        self, messages: list[Message], tracker: DialogueStateTracker | None = None
-    ) -> list[Message]:
-        context = _context(tracker)
-        for message in messages:
-            self._guard(message, context)
-        return messages
 
     def process_training_data(self, training_data: Any) -> Any:
         return training_data
 
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class GuardClassifier(_StatelessClassifier):
+    """The deterministic key of the two-key guard, run after DIET and the fallback.
+
+    Sets the intent to the safety intent when the detector flags the message
+    (or fails), keeps the NLU's intent otherwise, and records the verdict in
+    the parse data under `guard` for the actions, the ledger and the CLI.
+    """
+
+    def process(
+        self, messages: list[Message], tracker: DialogueStateTracker | None = None
+    ) -> list[Message]:
+        for message in messages:
+            self._guard(message, tracker)
+        return messages
+
     @staticmethod
-    def _guard(message: Message, context: Category | None) -> None:
+    def _guard(message: Message, tracker: DialogueStateTracker | None) -> None:
+        context: Category | None = None
         try:
+            context = _context(tracker)
             verdict = detect(message.get(TEXT) or "", context=context)
-        except Exception:  # detect() already fails closed; this is belt and braces
+        except Exception:  # any failure here, context included, ends in the referral
             logger.exception("guard component failed; failing closed")
             verdict = Verdict.fail_closed()
         nlu_intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
@@ -140,7 +145,7 @@ def _context(tracker: DialogueStateTracker | None) -> Category | None:
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
-class ScopeClassifier(GraphComponent):
+class ScopeClassifier(_StatelessClassifier):
     """Keeps article intents for questions about the article.
 
     A bag-of-words classifier cannot learn "everything else" from a few dozen
@@ -149,16 +154,6 @@ class ScopeClassifier(GraphComponent):
     the article does not cover (other conditions, cost, hair loss...) becomes
     `not_covered`. The vocabulary is data (`ldn_bot/knowledge/scope.yml`).
     """
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> ScopeClassifier:
-        return cls()
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
@@ -176,9 +171,6 @@ class ScopeClassifier(GraphComponent):
             message.set(INTENT, {INTENT_NAME_KEY: new, "confidence": 1.0}, add_to_output=True)
             message.set(SCOPE_KEY, {"scope": scope.value, "nlu_intent": intent}, add_to_output=True)
         return messages
-
-    def process_training_data(self, training_data: Any) -> Any:
-        return training_data
 
 
 SCOPE_KEY = "scope"

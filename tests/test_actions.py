@@ -131,3 +131,10 @@ def test_session_start_sends_the_disclaimer_first() -> None:
 def test_fallback_respects_the_article_scope(text: str, expected: str) -> None:
     responses, _, _ = run(ActionFallback(), tracker(text, "nlu_fallback"))
     assert responses == [expected]
+
+
+def test_action_fails_closed_when_the_tracker_is_broken() -> None:
+    broken = tracker("what is ms", "ask_ms")
+    broken.events = None  # type: ignore[assignment]
+    responses, _, _ = run(ActionAnswerArticle(), broken)
+    assert responses == ["utter_dosing_referral"]

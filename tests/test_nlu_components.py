@@ -80,3 +80,13 @@ def test_scope_component(text: str, nlu_intent: str, final: str) -> None:
     msg = message(text, nlu_intent)
     ScopeClassifier().process([msg])
     assert msg.get("intent")["name"] == final
+
+
+def test_guard_component_fails_closed_when_the_context_cannot_be_read() -> None:
+    class BrokenTracker:
+        @property
+        def events(self) -> list[Any]:
+            raise RuntimeError("tracker store gone")
+
+    result = guard(message("what is ms", "ask_ms"), BrokenTracker())  # type: ignore[arg-type]
+    assert result["intent"] == "ask_dosing"
