@@ -24,6 +24,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from ldn_bot.feedback import engine_for, record_vote
+from ldn_bot.slack import SlackConfig
 
 logger = logging.getLogger(__name__)
 
@@ -37,11 +38,19 @@ def create_app(
     credentials: Path,
     static_dir: Path,
     feedback_db: Path,
+    slack: SlackConfig | None = None,
 ) -> Sanic:
-    """The Sanic app: channels under /webhooks/, socket.io at /socket.io, the page at /."""
+    """The Sanic app: channels under /webhooks/, socket.io at /socket.io, the page at /.
+
+    Slack (/webhooks/slack/webhook) is on only when `slack` settings are given.
+    """
     app = Sanic("ldn_bot", configure_logging=False)
     app.config.REQUEST_MAX_SIZE = MAX_BODY_BYTES
     input_channels = create_http_input_channels(None, str(credentials))
+    if slack is not None:
+        from rasa_project.channels.slack import SlackInput
+
+        input_channels.append(SlackInput.from_config(slack))
     channels.channel.register(input_channels, app, route="/webhooks/")
     salt = os.environ.get("LDN_BOT_SALT") or secrets.token_hex(16)
 

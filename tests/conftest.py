@@ -16,6 +16,8 @@ import pytest
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlackAPI
+
 from ldn_bot.guard.detector import GuardDetector, default_detector
 from ldn_bot.knowledge.base import KnowledgeBase, knowledge_base
 from ldn_bot.settings import Settings, settings
@@ -44,9 +46,21 @@ def trained_model(cfg: Settings) -> Path:
 
 
 @pytest.fixture(scope="session")
+def slack_api() -> Iterator[FakeSlackAPI]:
+    """The fake Slack Web API the `server` fixture's Slack channel posts to."""
+    fake = FakeSlackAPI().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="session")
 def server(
-    cfg: Settings, trained_model: Path, tmp_path_factory: pytest.TempPathFactory
+    cfg: Settings,
+    trained_model: Path,
+    slack_api: FakeSlackAPI,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
+    """`ldn-bot serve` as a user runs it, with Slack switched on against the fake API."""
     from ldn_bot.runtime import free_port
 
     port, action_port = free_port(), free_port()
@@ -63,7 +77,13 @@ def server(
             str(action_port),
         ],
         cwd=cfg.root,
-        env={**os.environ, "LDN_BOT_VAR": str(var)},
+        env={
+            **os.environ,
+            "LDN_BOT_VAR": str(var),
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "LDN_BOT_SLACK_API_URL": slack_api.url,
+        },
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

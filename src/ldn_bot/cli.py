@@ -116,8 +116,10 @@ def cmd_chat(cfg: Settings, _args: argparse.Namespace) -> int:
 def cmd_serve(cfg: Settings, args: argparse.Namespace) -> int:
     """Everything a deployment needs on this machine: Rasa + channels + page, action server."""
     from ldn_bot.runtime import SupervisedActionServer, endpoints, ensure_model, quiet_rasa
+    from ldn_bot.slack import WEBHOOK_PATH, SlackConfig
     from rasa_project.web import create_app
 
+    slack = SlackConfig.from_env(os.environ)  # a half-set Slack stops here, before training
     model = ensure_model(cfg, _progress)
     static_dir = cfg.root / "web" / "static"
     if not (static_dir / "vendor" / "webchat.js").exists():
@@ -130,12 +132,17 @@ def cmd_serve(cfg: Settings, args: argparse.Namespace) -> int:
             credentials=cfg.credentials_path,
             static_dir=static_dir,
             feedback_db=cfg.var_dir / "feedback.sqlite",
+            slack=slack,
         )
-        print(
-            f"ldn-bot is up: open http://{args.host}:{args.port}/  (Ctrl-C stops everything)",
-            flush=True,
-        )
-        print(f"REST: POST http://{args.host}:{args.port}/webhooks/rest/webhook", flush=True)
+        local = f"http://{args.host}:{args.port}"
+        print(f"ldn-bot is up: open {local}/  (Ctrl-C stops everything)", flush=True)
+        print(f"REST: POST {local}/webhooks/rest/webhook", flush=True)
+        if slack is None:
+            print("Slack: off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to switch it on)")
+        else:
+            public = (args.public_url or "https://YOUR-PUBLIC-HOST").rstrip("/")
+            print(f"Slack: on. Request URL to paste into your Slack app: {public}{WEBHOOK_PATH}")
+            print(f"       (this server answers it at {local}{WEBHOOK_PATH}; Slack needs HTTPS)")
         app.run(host=args.host, port=args.port, workers=1, access_log=False, motd=False)
     return 0
 
@@ -172,6 +179,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default: localhost)")
     serve.add_argument("--port", type=int, default=5005, help="web and Rasa port (default: 5005)")
     serve.add_argument("--action-port", type=int, default=5055, help="action server port")
+    serve.add_argument(
+        "--public-url",
+        default=os.environ.get("LDN_BOT_PUBLIC_URL"),
+        help="the public https address of this server, to print Slack's Request URL",
+    )
     return parser
 
 

@@ -1,0 +1,280 @@
+"""Slack, framework-free: settings from the environment, which events get an answer,
+where the answer goes, de-duplication of Slack's retries, and mrkdwn formatting.
+
+The Rasa channel (`rasa_project/channels/slack.py`) is a thin adapter around these.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+SLACK_API_URL = "https://slack.com/api/"
+WEBHOOK_PATH = "/webhooks/slack/webhook"
+
+# The paragraph of a reply that carries its citation (see `utter_article_answer`).
+CITATION_MARK = "📄"
+# Slack: a section's text holds at most 3,000 characters, a message 50 blocks.
+_SECTION_LIMIT = 3000
+_MAX_BLOCKS = 50
+# Message subtypes that are still a person writing; every other subtype (edits,
+# deletions, joins, bot messages...) is not a question.
+_PERSON_SUBTYPES = frozenset({"file_share", "thread_broadcast"})
+
+
+class SlackConfigError(RuntimeError):
+    """The Slack environment variables are half set or malformed."""
+
+
+@dataclass(frozen=True)
+class SlackConfig:
+    """Slack channel settings.
+
+    Attributes:
+        bot_token: the app's Bot User OAuth Token (`xoxb-...`).
+        signing_secret: the app's signing secret; every request is checked against it.
+        channel: optional channel id where the bot answers every message, not only mentions.
+        api_url: Slack Web API base URL (tests point it at a fake server on loopback).
+    """
+
+    bot_token: str
+    signing_secret: str
+    channel: str | None = None
+    api_url: str = SLACK_API_URL
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> SlackConfig | None:
+        """The Slack settings, or None when Slack is not configured at all.
+
+        Raises:
+            SlackConfigError: one secret is set without the other, or a value is malformed.
+        """
+        token = environ.get("SLACK_BOT_TOKEN", "").strip()
+        secret = environ.get("SLACK_SIGNING_SECRET", "").strip()
+        channel = environ.get("SLACK_CHANNEL", "").strip() or None
+        if not token and not secret:
+            if channel:
+                raise SlackConfigError(
+                    "SLACK_CHANNEL is set but SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are not: "
+                    "set both secrets to switch Slack on (see the README, 'Slack')."
+                )
+            return None
+        missing = [
+            name
+            for name, value in (("SLACK_BOT_TOKEN", token), ("SLACK_SIGNING_SECRET", secret))
+            if not value
+        ]
+        if missing:
+            present = (
+                "SLACK_SIGNING_SECRET" if missing == ["SLACK_BOT_TOKEN"] else "SLACK_BOT_TOKEN"
+            )
+            raise SlackConfigError(
+                f"{present} is set but {missing[0]} is not: Slack needs both. Copy it from "
+                "your Slack app's settings (see the README, 'Slack'), or unset both."
+            )
+        if not token.startswith("xoxb-"):
+            raise SlackConfigError(
+                "SLACK_BOT_TOKEN should be the Bot User OAuth Token, which starts with 'xoxb-' "
+                "(Slack app settings → OAuth & Permissions)."
+            )
+        api_url = environ.get("LDN_BOT_SLACK_API_URL", "").strip() or SLACK_API_URL
+        return cls(bot_token=token, signing_secret=secret, channel=channel, api_url=api_url)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A Slack message to answer: who asked, what, and where the reply goes."""
+
+    user: str
+    channel: str
+    text: str
+    thread_ts: str | None
+    dedup_keys: tuple[str, ...]
+
+    @property
+    def conversation_id(self) -> str:
+        """One conversation per person per Slack conversation (DM or channel)."""
+        return f"{self.user}_{self.channel}"
+
+
+def triage_event(body: Mapping[str, Any], *, answer_channel: str | None = None) -> Delivery | str:
+    """Decide what to do with an Events API `event_callback`.
+
+    Returns:
+        A `Delivery` for a person's direct message, a mention of the bot, or a message in
+        `answer_channel`; otherwise the reason the event is ignored.
+    """
+    event = body.get("event")
+    if not isinstance(event, Mapping):
+        return "no event"
+    kind = event.get("type")
+    if kind not in {"message", "app_mention"}:
+        return f"event type {kind!r}"
+    if event.get("bot_id") or event.get("bot_profile"):
+        return "a bot's message"
+    if event.get("subtype") and event.get("subtype") not in _PERSON_SUBTYPES:
+        return f"message subtype {event.get('subtype')!r}"
+    user, channel, ts = event.get("user"), event.get("channel"), event.get("ts")
+    if not (isinstance(user, str) and isinstance(channel, str) and isinstance(ts, str)):
+        return "no user, channel or timestamp"
+    bot_users = set(bot_user_ids(body))
+    if user in bot_users:
+        return "the bot's own message"
+    is_dm = event.get("channel_type") == "im"
+    if kind == "message" and not is_dm and channel != answer_channel:
+        return "a channel message without a mention"
+    thread_ts = event.get("thread_ts")
+    if not isinstance(thread_ts, str):
+        thread_ts = None if is_dm else ts
+    keys = [f"message:{channel}:{ts}"]
+    if isinstance(body.get("event_id"), str):
+        keys.insert(0, f"event:{body['event_id']}")
+    raw = event.get("text")
+    return Delivery(
+        user=user,
+        channel=channel,
+        text=clean_incoming(raw if isinstance(raw, str) else "", bot_users),
+        thread_ts=thread_ts,
+        dedup_keys=tuple(keys),
+    )
+
+
+def triage_action(payload: Mapping[str, Any]) -> Delivery | str:
+    """Decide what to do with an interactivity payload (a click on one of our buttons)."""
+    actions = payload.get("actions")
+    if payload.get("type") != "block_actions" or not isinstance(actions, list) or not actions:
+        return "not a button click"
+    action = actions[0]
+    user = (payload.get("user") or {}).get("id")
+    channel = (payload.get("channel") or {}).get("id")
+    value = action.get("value") if isinstance(action, Mapping) else None
+    if not (isinstance(user, str) and isinstance(channel, str) and isinstance(value, str)):
+        return "no user, channel or button value"
+    message = payload.get("message") or {}
+    thread_ts = message.get("thread_ts")
+    if not isinstance(thread_ts, str) and not channel.startswith("D"):
+        thread_ts = message.get("ts") if isinstance(message.get("ts"), str) else None
+    return Delivery(
+        user=user,
+        channel=channel,
+        text=value,
+        thread_ts=thread_ts if isinstance(thread_ts, str) else None,
+        dedup_keys=(f"action:{user}:{action.get('action_ts')}",),
+    )
+
+
+def bot_user_ids(body: Mapping[str, Any]) -> list[str]:
+    """The bot's own user ids, from the event's `authorizations` (bot installations only:
+    the legacy `authed_users` may list the person who installed the app)."""
+    return [
+        authorization["user_id"]
+        for authorization in body.get("authorizations") or []
+        if isinstance(authorization, Mapping)
+        and authorization.get("is_bot")
+        and isinstance(authorization.get("user_id"), str)
+    ]
+
+
+_MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
+_CHANNEL = re.compile(r"<#[A-Z0-9]+\|([^>]*)>")
+_LINK = re.compile(r"<((?:https?|mailto):[^>|]*)(?:\|([^>]*))?>")
+
+
+def clean_incoming(text: str, bot_users: Iterable[str] = ()) -> str:
+    """Slack's wire text as a person typed it: mentions of the bot dropped, links and
+    channel references as their labels, `&amp;`/`&lt;`/`&gt;` decoded."""
+    bots = set(bot_users)
+    text = _MENTION.sub(lambda m: "" if m.group(1) in bots else "@someone", text)
+    text = _CHANNEL.sub(lambda m: f"#{m.group(1)}", text)
+    text = _LINK.sub(lambda m: m.group(2) or m.group(1), text)
+    return " ".join(html.unescape(text).split())
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Slack's three control characters escaped, so no reply can ping or link by accident."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_message(text: str, buttons: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    """One reply as a Slack message: `text` (notifications, screen readers) and `blocks`.
+
+    Paragraphs become mrkdwn sections; the citation paragraph becomes a compact context
+    line under the answer; buttons (at most five, Slack's limit) an actions block.
+    """
+    paragraphs = [p.strip() for p in text.strip().split("\n\n") if p.strip()]
+    body = [p for p in paragraphs if not p.startswith(CITATION_MARK)]
+    citations = [p for p in paragraphs if p.startswith(CITATION_MARK)]
+    blocks: list[dict[str, Any]] = []
+    for paragraph in body:
+        for chunk in _chunks(escape_mrkdwn(paragraph), _SECTION_LIMIT):
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": chunk}})
+    for citation in citations:
+        source = citation.removeprefix(CITATION_MARK).strip()
+        source = source.removeprefix("Source:").strip()
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [
+                    {"type": "mrkdwn", "text": f"{CITATION_MARK} _{escape_mrkdwn(source)}_"}
+                ],
+            }
+        )
+    if buttons:
+        blocks.append(
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "text": {"type": "plain_text", "text": str(button["title"])[:75]},
+                        "value": str(button["payload"])[:2000],
+                        "action_id": f"ldn_button_{index}",
+                    }
+                    for index, button in enumerate(buttons[:5])
+                ],
+            }
+        )
+    fallback = "\n".join(body + citations) or " "
+    return {"text": escape_mrkdwn(fallback), "blocks": blocks[:_MAX_BLOCKS]}
+
+
+def _chunks(text: str, size: int) -> list[str]:
+    return [text[start : start + size] for start in range(0, len(text), size)] or [""]
+
+
+class EventLedger(Protocol):
+    """Remembers which Slack deliveries were handled (in memory, or shared in Redis)."""
+
+    def first_time(self, keys: Sequence[str]) -> bool:
+        """True once for a delivery: no key was seen before. Records every key."""
+        ...
+
+
+class MemoryEventLedger:
+    """Event ids seen in the last `ttl` seconds, at most `capacity` of them, in this process.
+
+    Slack retries a delivery three times within about five minutes; an hour covers that
+    and any replay a person could make with a still-fresh signature.
+    """
+
+    def __init__(self, *, ttl: float = 3600.0, capacity: int = 100_000) -> None:
+        self._ttl = ttl
+        self._capacity = capacity
+        self._seen: OrderedDict[str, float] = OrderedDict()
+
+    def first_time(self, keys: Sequence[str]) -> bool:
+        now = time.monotonic()
+        while self._seen and (
+            next(iter(self._seen.values())) < now - self._ttl or len(self._seen) > self._capacity
+        ):
+            self._seen.popitem(last=False)
+        fresh = not any(key in self._seen for key in keys)
+        for key in keys:
+            self._seen[key] = now
+            self._seen.move_to_end(key)
+        return fresh
