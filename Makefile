@@ -11,7 +11,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 WEB_STAMP := web/static/vendor/webchat.js
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install web browser train chat serve test eval lint clean
+.PHONY: install web browser services train chat serve test eval lint clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,9 @@ $(CHROMIUM):
 
 browser: $(CHROMIUM)
 
+services:  ## Debian's PostgreSQL and Redis for the tests (scripts/services.sh start DIR runs them)
+	@scripts/services.sh install
+
 train: install  ## train the model if data or config changed
 	@$(BIN)/ldn-bot train
 
@@ -47,7 +50,7 @@ chat: install  ## the terminal chat (trains first when needed)
 serve: install web  ## web chat + REST + socket.io on http://127.0.0.1:5005/ (trains first when needed)
 	@$(BIN)/ldn-bot serve $(SERVE_ARGS)
 
-test: install web browser  ## the whole test suite (trains the model when needed)
+test: install web browser services  ## the whole test suite (trains the model when needed)
 	@$(BIN)/pytest
 
 eval: install  ## NLU 5-fold cross-validation, guard recall and false refusals
