@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import secrets
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -22,13 +20,15 @@ from rasa.core.utils import AvailableEndpoints
 from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+from sqlalchemy.exc import SQLAlchemyError
 
-from ldn_bot.feedback import engine_for, record_vote
-from ldn_bot.slack import SlackConfig
+from ldn_bot.ledger.conversations import events_of, turn_of_bot_message
+from ldn_bot.slack import MemoryEventLedger, RedisEventLedger, SlackConfig
 
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
+KEEP_ALIVE_SECONDS = 75
 
 
 def create_app(
@@ -37,22 +37,27 @@ def create_app(
     endpoints: AvailableEndpoints,
     credentials: Path,
     static_dir: Path,
-    feedback_db: Path,
     slack: SlackConfig | None = None,
+    redis_url: str | None = None,
 ) -> Sanic:
-    """The Sanic app: channels under /webhooks/, socket.io at /socket.io, the page at /.
+    """The Sanic app: channels under /webhooks/, socket.io at /socket.io, the page at /,
+    feedback votes at /api/feedback and a health check at /health.
 
-    Slack (/webhooks/slack/webhook) is on only when `slack` settings are given.
+    Slack (/webhooks/slack/webhook) is on only when `slack` settings are given; with
+    `redis_url` its de-duplication is shared by every server.
     """
     app = Sanic("ldn_bot", configure_logging=False)
     app.config.REQUEST_MAX_SIZE = MAX_BODY_BYTES
+    # Longer than a load balancer's idle timeout (60 s on most), so the balancer, not this
+    # server, closes idle connections: otherwise a request can race the close and be reset.
+    app.config.KEEP_ALIVE_TIMEOUT = KEEP_ALIVE_SECONDS
     input_channels = create_http_input_channels(None, str(credentials))
     if slack is not None:
         from rasa_project.channels.slack import SlackInput
 
-        input_channels.append(SlackInput.from_config(slack))
+        seen = RedisEventLedger(redis_url) if redis_url else MemoryEventLedger()
+        input_channels.append(SlackInput.from_config(slack, ledger=seen))
     channels.channel.register(input_channels, app, route="/webhooks/")
-    salt = os.environ.get("LDN_BOT_SALT") or secrets.token_hex(16)
 
     @app.get("/")
     async def index(_: Request) -> HTTPResponse:
@@ -68,19 +73,49 @@ def create_app(
 
     @app.post("/api/feedback")
     async def feedback(request: Request) -> HTTPResponse:
+        """A vote on a bot message of a web conversation, tied to its ledger row."""
         try:
             body: Any = json.loads(request.body or b"")
-            record_vote(
-                engine_for(feedback_db),
-                channel="web",
-                sender_id=str(body["session_id"])[:128],
-                message_index=int(body["message_index"]),
-                vote=str(body["vote"]),
-                salt=salt,
-            )
+            session_id = str(body["session_id"])[:128]
+            bot_index = int(body["bot_index"])
+            vote = str(body["vote"])
+            if bot_index < 0 or vote not in ("up", "down"):
+                raise ValueError(vote)
         except (ValueError, KeyError, TypeError):
-            return response.json({"error": "expected session_id, message_index, vote"}, status=400)
+            return response.json({"error": "expected session_id, bot_index, vote"}, status=400)
+        store = request.app.ctx.agent.tracker_store
+        try:
+            events = await request.app.loop.run_in_executor(
+                None, events_of, store.ledger.engine, session_id
+            )
+            await request.app.loop.run_in_executor(
+                None,
+                partial(
+                    store.ledger.record_vote,
+                    channel="web",
+                    sender_id=session_id,
+                    bot_index=bot_index,
+                    vote=vote,
+                    message_id=turn_of_bot_message(session_id, events, bot_index),
+                ),
+            )
+        except SQLAlchemyError:
+            logger.exception("feedback: the vote could not be stored")
+            return response.json({"error": "feedback is unavailable right now"}, status=503)
         return response.empty(status=204)
+
+    @app.get("/health")
+    async def health(request: Request) -> HTTPResponse:
+        agent = getattr(request.app.ctx, "agent", None)
+        writer = getattr(getattr(agent, "tracker_store", None), "ledger_writer", None)
+        ready = agent is not None and agent.is_ready()
+        return response.json(
+            {
+                "status": "ok" if ready else "loading",
+                "ledger": dict(writer.stats()) if writer else None,
+            },
+            status=200 if ready else 503,
+        )
 
     app.static("/static", str(static_dir), name="static")
     app.register_listener(

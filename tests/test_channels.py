@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -130,7 +131,7 @@ def test_no_http_api_and_no_version_banner(server: str) -> None:
         assert b"Rasa" not in reply.read()
 
 
-def test_feedback_is_recorded(server: str) -> None:
+def test_feedback_is_tied_to_the_ledger_row_of_its_answer(server: str, serve_var: Path) -> None:
     def post(body: bytes) -> int:
         request = urllib.request.Request(
             f"{server}/api/feedback", data=body, headers={"Content-Type": "application/json"}
@@ -141,6 +142,24 @@ def test_feedback_is_recorded(server: str) -> None:
         except urllib.error.HTTPError as error:
             return error.code
 
-    assert post(json.dumps({"session_id": "s", "message_index": 1, "vote": "up"}).encode()) == 204
+    session = f"feedback-{time.time_ns()}"
+    rest(server, session, "what is naltrexone approved for?")  # disclaimer, answer, source
+    vote = {"session_id": session, "bot_index": 2, "vote": "down"}
+    assert post(json.dumps(vote).encode()) == 204
     assert post(b'{"vote": "sideways"}') == 400
+    assert post(json.dumps({**vote, "bot_index": -1}).encode()) == 400
     assert post(b"\xff\xfe not json") == 400
+
+    db = sqlite3.connect(serve_var / "conversations.sqlite")
+    [(vote_turn, value)] = db.execute("SELECT turn_id, vote FROM ledger_votes").fetchall()
+    route, intent = db.execute(
+        "SELECT route, intent FROM ledger_turns WHERE id = ?", (vote_turn,)
+    ).fetchone()
+    assert (value, route, intent) == ("down", "article_answer", "ask_fda_approval")
+
+
+def test_health_reports_the_ledger(server: str) -> None:
+    with urllib.request.urlopen(f"{server}/health", timeout=5) as reply:
+        health = json.loads(reply.read())
+    assert health["status"] == "ok"
+    assert health["ledger"]["failures"] == 0 and health["ledger"]["written"] >= 1

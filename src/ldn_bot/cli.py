@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
+import re
 import sys
 import textwrap
 import uuid
 from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ldn_bot.settings import Settings, settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 CHAT_HELP = """Commands:
   /help      this help
@@ -113,6 +121,66 @@ def cmd_chat(cfg: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+def _store(cfg: Settings) -> Engine:
+    """The conversation and ledger database, its ledger tables brought up to date."""
+    from ldn_bot.ledger.schema import migrate
+    from ldn_bot.ledger.store import engine_for
+
+    engine = engine_for(cfg.conversations_url)
+    migrate(engine)
+    return engine
+
+
+def cmd_forget(cfg: Settings, args: argparse.Namespace) -> int:
+    """Delete one person's conversations, ledger rows and feedback votes."""
+    from ldn_bot.ledger.conversations import forget
+
+    removed = forget(_store(cfg), args.sender_id, salt=cfg.salt())
+    if not removed.events and not removed.turns and not removed.votes:
+        print(f"Nothing stored for {args.sender_id!r}.")
+    else:
+        print(f"Forgot {args.sender_id!r}: removed {removed}.")
+    return 0
+
+
+def cmd_purge(cfg: Settings, args: argparse.Namespace) -> int:
+    """Delete everything older than the retention period."""
+    from ldn_bot.ledger.conversations import purge
+
+    days = cfg.retention_days if args.days is None else args.days
+    if days < 0:
+        raise RuntimeError("the retention period must be 0 days or more")
+    before = datetime.now(timezone.utc) - timedelta(days=days)
+    removed = purge(_store(cfg), before=before)
+    print(
+        f"Purged everything before {before:%Y-%m-%d %H:%M} UTC ({days} days kept): "
+        f"removed {removed}."
+    )
+    return 0
+
+
+def cmd_report(cfg: Settings, args: argparse.Namespace) -> int:
+    """The HTML report and a short summary in the terminal."""
+    from ldn_bot.ledger.report import collect, render_html, summary_text
+
+    data = collect(_store(cfg), since=args.since)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render_html(data), encoding="utf-8")
+    print(summary_text(data))
+    print(f"Report written to {out}")
+    return 0
+
+
+def _date(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(
+            f"expected a date like 2026-11-01, not {text!r}"
+        ) from error
+
+
 def cmd_serve(cfg: Settings, args: argparse.Namespace) -> int:
     """Everything a deployment needs on this machine: Rasa + channels + page, action server."""
     from ldn_bot.runtime import SupervisedActionServer, endpoints, ensure_model, quiet_rasa
@@ -131,12 +199,17 @@ def cmd_serve(cfg: Settings, args: argparse.Namespace) -> int:
             endpoints=endpoints(cfg, actions.url),
             credentials=cfg.credentials_path,
             static_dir=static_dir,
-            feedback_db=cfg.var_dir / "feedback.sqlite",
             slack=slack,
+            redis_url=cfg.redis_url,
         )
         local = f"http://{args.host}:{args.port}"
         print(f"ldn-bot is up: open {local}/  (Ctrl-C stops everything)", flush=True)
         print(f"REST: POST {local}/webhooks/rest/webhook", flush=True)
+        print(f"Conversations and ledger: {_redacted(cfg.conversations_url)}", flush=True)
+        if cfg.redis_url:
+            print(f"Lock store: {_redacted(cfg.redis_url)}", flush=True)
+        if cfg.database_url and not os.environ.get("LDN_BOT_SALT"):
+            _progress("LDN_BOT_SALT is not set: servers sharing this database must share it")
         if slack is None:
             print("Slack: off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to switch it on)")
         else:
@@ -145,6 +218,15 @@ def cmd_serve(cfg: Settings, args: argparse.Namespace) -> int:
             print(f"       (this server answers it at {local}{WEBHOOK_PATH}; Slack needs HTTPS)")
         app.run(host=args.host, port=args.port, workers=1, access_log=False, motd=False)
     return 0
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not an SQLAlchemy URL (Redis): hide what follows a colon before @
+        return re.sub(r":[^:@/]*@", ":***@", url)
 
 
 def _wrap(reply: str, width: int = 100) -> str:
@@ -168,6 +250,12 @@ def _sources(cfg: Settings, citations: Sequence[str]) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ldn-bot", description=__doc__)
+    store = argparse.ArgumentParser(add_help=False)
+    store.add_argument(
+        "--database-url",
+        help="conversations and ledger database "
+        "(default: LDN_BOT_DATABASE_URL, else SQLite in var/)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("train", help="train the model if data or config changed")
     sub.add_parser("chat", help="interactive terminal chat")
@@ -175,7 +263,12 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("questions", nargs="*", help="questions; read from stdin when none")
     ask.add_argument("--json", action="store_true", help="one JSON object per question")
     ask.add_argument("--session", help="continue one conversation with this id across all lines")
-    serve = sub.add_parser("serve", help="web chat, REST and socket.io on one server")
+    serve = sub.add_parser(
+        "serve", parents=[store], help="web chat, REST, socket.io and Slack on one server"
+    )
+    serve.add_argument(
+        "--redis-url", help="Redis lock store for several servers (default: LDN_BOT_REDIS_URL)"
+    )
     serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default: localhost)")
     serve.add_argument("--port", type=int, default=5005, help="web and Rasa port (default: 5005)")
     serve.add_argument("--action-port", type=int, default=5055, help="action server port")
@@ -184,10 +277,31 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("LDN_BOT_PUBLIC_URL"),
         help="the public https address of this server, to print Slack's Request URL",
     )
+    forget = sub.add_parser(
+        "forget", parents=[store], help="delete a person's conversations, ledger rows and votes"
+    )
+    forget.add_argument("sender_id", help="the conversation id (on Slack: the user id)")
+    purge = sub.add_parser(
+        "purge", parents=[store], help="delete everything older than the retention period"
+    )
+    purge.add_argument(
+        "--days", type=int, help="keep this many days (default: LDN_BOT_RETENTION_DAYS, 90)"
+    )
+    report = sub.add_parser("report", parents=[store], help="HTML report of the ledger")
+    report.add_argument("--since", type=_date, help="only turns from this date (YYYY-MM-DD)")
+    report.add_argument("--out", default="report.html", help="the HTML file (default: report.html)")
     return parser
 
 
-COMMANDS = {"train": cmd_train, "chat": cmd_chat, "ask": cmd_ask, "serve": cmd_serve}
+COMMANDS = {
+    "train": cmd_train,
+    "chat": cmd_chat,
+    "ask": cmd_ask,
+    "serve": cmd_serve,
+    "forget": cmd_forget,
+    "purge": cmd_purge,
+    "report": cmd_report,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -195,12 +309,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not os.environ.get("LDN_BOT_DEBUG"):
         os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
     cfg = settings()
+    overrides = {
+        name: getattr(args, name)
+        for name in ("database_url", "redis_url")
+        if getattr(args, name, None)
+    }
+    if overrides:
+        cfg = dataclasses.replace(cfg, **overrides)
     try:
         return COMMANDS[args.command](cfg, args)
     except KeyboardInterrupt:
         return 130
     except RuntimeError as error:
         print(f"ldn-bot: {error}", file=sys.stderr)
+        return 1
+    except Exception as error:
+        from sqlalchemy.exc import OperationalError
+
+        if not isinstance(error, OperationalError):
+            raise
+        print(
+            f"ldn-bot: cannot use the database {_redacted(cfg.conversations_url)} "
+            f"({type(error.orig).__name__}): is it running, and is the URL right?",
+            file=sys.stderr,
+        )
         return 1
 
 

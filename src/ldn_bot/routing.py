@@ -6,8 +6,9 @@ the output guard and the CLI, so that every channel routes the same way.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from enum import Enum
+from typing import Any
 
 from ldn_bot.guard.verdict import Category, Verdict
 
@@ -89,6 +90,13 @@ def _stronger(a: Category, b: Category) -> bool:
 def context_for(response: str | None) -> Category | None:
     """The guard context a previous reply leaves (a referral makes follow-ups refer too)."""
     return RESPONSE_CATEGORY.get(response or "")
+
+
+def response_name(metadata: Mapping[str, Any]) -> str:
+    """The response a sent message came from (the output guard's stand-in counts as a referral)."""
+    if metadata.get("output_guard"):
+        return "utter_dosing_referral"
+    return str(metadata.get("utter_action") or "")
 
 
 def route_for(responses: Iterable[str]) -> Route:

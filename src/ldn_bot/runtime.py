@@ -31,7 +31,7 @@ os.environ.setdefault("LOG_LEVEL_LIBRARIES", "ERROR")
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
-from ldn_bot.routing import Route, route_for
+from ldn_bot.routing import Route, response_name, route_for
 from ldn_bot.settings import Settings
 
 
@@ -140,6 +140,10 @@ class ActionServer:
             ),
             "RASA_TELEMETRY_ENABLED": "false",
             "TF_CPP_MIN_LOG_LEVEL": "3",
+            # Rasa reuses its connections to the action server; Sanic's default 5 s
+            # keep-alive lets the server close one just as Rasa sends on it (a lost
+            # action call). Keep them open longer than Rasa leaves them idle.
+            "SANIC_KEEP_ALIVE_TIMEOUT": "75",
         }
         with open(log_dir / "actions.log", "ab") as log:
             self._process = subprocess.Popen(
@@ -274,7 +278,7 @@ class Assistant:
             for unit in message.get("citations") or []:
                 if unit not in citations:
                     citations.append(unit)
-        route = route_for(_response_name(message) for message in channel.sent)
+        route = route_for(response_name(message) for message in channel.sent)
         return TurnResult(
             question=text,
             replies=[message["text"] for message in channel.sent if message.get("text")],
@@ -299,22 +303,46 @@ class RecordingOutputChannel(CollectingOutputChannel):
 
 
 def endpoints(cfg: Settings, action_url: str) -> Any:
-    """`rasa_project/endpoints.yml` with this run's action server and tracker database."""
+    """`rasa_project/endpoints.yml` with this run's action server, database and Redis."""
     from rasa.core.utils import AvailableEndpoints
     from rasa.utils.endpoints import EndpointConfig
 
     result = AvailableEndpoints.read_endpoints(str(cfg.endpoints_path))
     result.action = EndpointConfig(url=action_url)
-    if result.tracker_store is not None and result.tracker_store.type == "SQL":
-        cfg.var_dir.mkdir(parents=True, exist_ok=True)
-        result.tracker_store.kwargs["db"] = str(cfg.tracker_db)
+    store = result.tracker_store
+    if store is not None and store.type and store.type.endswith("LedgerTrackerStore"):
+        if cfg.database_url:
+            result.tracker_store = EndpointConfig(url=cfg.database_url, type=store.type)
+        else:
+            cfg.var_dir.mkdir(parents=True, exist_ok=True)
+            store.kwargs["db"] = str(cfg.tracker_db)
+    if cfg.redis_url:
+        result.lock_store = EndpointConfig(type="redis", **redis_lock_store(cfg.redis_url))
     return result
 
 
-def _response_name(metadata: dict[str, Any]) -> str:
-    if metadata.get("output_guard"):
-        return "utter_dosing_referral"
-    return str(metadata.get("utter_action") or "")
+def redis_lock_store(url: str) -> dict[str, Any]:
+    """`redis://[:password@]host[:port][/db]` as the settings of Rasa's `RedisLockStore`."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in {"redis", "rediss"} or not parts.hostname:
+        raise RuntimeError(f"LDN_BOT_REDIS_URL should look like redis://host:6379/0, not {url!r}")
+    return {
+        "url": parts.hostname,
+        "port": parts.port or 6379,
+        "db": int(parts.path.strip("/") or 0),
+        "password": parts.password,
+        "use_ssl": parts.scheme == "rediss",
+        "key_prefix": "ldn_bot",
+    }
+
+
+def flush_ledger(agent: Any, timeout: float = 10.0) -> None:
+    """Wait for the ledger rows of the turns handled so far (at exit)."""
+    writer = getattr(getattr(agent, "tracker_store", None), "ledger_writer", None)
+    if writer is not None and not writer.flush(timeout):
+        logger.error("ledger: some turns were still pending at exit")
 
 
 def _confidence(value: Any) -> float | None:
@@ -333,6 +361,9 @@ def running_assistant(
         loop = asyncio.new_event_loop()
         try:
             assistant = loop.run_until_complete(Assistant.load(cfg, model, action_url=actions.url))
-            yield assistant, loop
+            try:
+                yield assistant, loop
+            finally:
+                flush_ledger(assistant.agent)
         finally:
             loop.close()

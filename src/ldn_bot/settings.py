@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -19,12 +20,23 @@ class Settings:
         var_dir: git-ignored folder for the SQLite store, logs and run state.
         models_dir: where trained models are written (git-ignored).
         action_port: port of the rasa-sdk action server started by the CLI.
+        database_url: SQLAlchemy URL of the conversation store and ledger (PostgreSQL in
+            production); None means the SQLite file `var/conversations.sqlite`.
+        redis_url: Redis for the lock store (and Slack de-duplication) when several
+            servers share one database; None means in-process locks.
+        retention_days: `ldn-bot purge` deletes conversations and ledger rows older.
+        ledger_text: keep the raw user text in the ledger too (off: it stays only in the
+            conversation store, which `forget` and `purge` also clear).
     """
 
     root: Path
     var_dir: Path
     models_dir: Path
     action_port: int = 5055
+    database_url: str | None = None
+    redis_url: str | None = None
+    retention_days: int = 90
+    ledger_text: bool = False
 
     @property
     def article_path(self) -> Path:
@@ -54,10 +66,32 @@ class Settings:
     def tracker_db(self) -> Path:
         return self.var_dir / "conversations.sqlite"
 
+    @property
+    def conversations_url(self) -> str:
+        """Where conversations and the ledger live (one database for both)."""
+        return self.database_url or f"sqlite:///{self.tracker_db}"
+
+    def salt(self) -> str:
+        """The salt of sender hashes: `LDN_BOT_SALT`, else a random one kept in `var/salt`.
+
+        Several servers sharing a database must share `LDN_BOT_SALT`.
+        """
+        if from_env := os.environ.get("LDN_BOT_SALT"):
+            return from_env
+        path = self.var_dir / "salt"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+        return path.read_text().strip()
+
 
 @lru_cache(maxsize=1)
 def settings() -> Settings:
-    """Settings from the environment (`LDN_BOT_VAR`, `LDN_BOT_ACTION_PORT`), read once."""
+    """Settings from the environment (`LDN_BOT_VAR`, `LDN_BOT_ACTION_PORT`,
+    `LDN_BOT_DATABASE_URL`, `LDN_BOT_REDIS_URL`, `LDN_BOT_RETENTION_DAYS`,
+    `LDN_BOT_LEDGER_TEXT`), read once."""
     root = PROJECT_ROOT
     var_dir = Path(os.environ.get("LDN_BOT_VAR", root / "var")).resolve()
     return Settings(
@@ -65,4 +99,8 @@ def settings() -> Settings:
         var_dir=var_dir,
         models_dir=root / "models",
         action_port=int(os.environ.get("LDN_BOT_ACTION_PORT", "5055")),
+        database_url=os.environ.get("LDN_BOT_DATABASE_URL") or None,
+        redis_url=os.environ.get("LDN_BOT_REDIS_URL") or None,
+        retention_days=int(os.environ.get("LDN_BOT_RETENTION_DAYS", "90")),
+        ledger_text=os.environ.get("LDN_BOT_LEDGER_TEXT", "").lower() in {"1", "true", "yes"},
     )

@@ -7,12 +7,15 @@ The Rasa channel (`rasa_project/channels/slack.py`) is a thin adapter around the
 from __future__ import annotations
 
 import html
+import logging
 import re
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+logger = logging.getLogger(__name__)
 
 SLACK_API_URL = "https://slack.com/api/"
 WEBHOOK_PATH = "/webhooks/slack/webhook"
@@ -278,3 +281,27 @@ class MemoryEventLedger:
             self._seen[key] = now
             self._seen.move_to_end(key)
         return fresh
+
+
+class RedisEventLedger:
+    """Event ids seen by any server, in Redis (`SET key NX EX ttl`), so a retry that a load
+    balancer sends to another server is still recognised. If Redis is unreachable, this
+    server's memory stands in (a retry could then be answered by a second server)."""
+
+    def __init__(self, url: str, *, ttl: int = 3600) -> None:
+        import redis
+
+        self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._errors: tuple[type[Exception], ...] = (redis.RedisError, OSError)
+        self._ttl = ttl
+        self._fallback = MemoryEventLedger(ttl=ttl)
+
+    def first_time(self, keys: Sequence[str]) -> bool:
+        try:
+            pipeline = self._redis.pipeline(transaction=False)
+            for key in keys:
+                pipeline.set(f"ldn_bot:slack:{key}", 1, nx=True, ex=self._ttl)
+            return all(pipeline.execute())
+        except self._errors:
+            logger.error("slack: Redis unreachable; de-duplicating in this server only")
+            return self._fallback.first_time(keys)

@@ -142,6 +142,13 @@
     return Array.prototype.indexOf.call(allMessages(), messageEl);
   }
 
+  // bot_index = 0-based position among the bot's messages only: the server maps it
+  // to the turn that produced the message (and its ledger row).
+  function botIndex(messageEl) {
+    var bots = Array.prototype.filter.call(allMessages(), isBotMessage);
+    return bots.indexOf(messageEl);
+  }
+
   function isBotMessage(messageEl) {
     var group = messageEl.parentElement;
     return !!group && group.classList.contains("rw-from-response");
@@ -210,7 +217,8 @@
     var note = box.querySelector(".ldn-feedback-note");
     var sid = sessionId();
     var index = messageIndex(messageEl);
-    if (!sid || index < 0 || (vote !== "up" && vote !== "down")) {
+    var botIdx = botIndex(messageEl);
+    if (!sid || index < 0 || botIdx < 0 || (vote !== "up" && vote !== "down")) {
       note.textContent = "Feedback could not be sent.";
       return;
     }
@@ -220,7 +228,7 @@
       method: "POST",
       headers: { "Content-Type": "application/json" },
       credentials: "same-origin",
-      body: JSON.stringify({ session_id: sid, message_index: index, vote: vote }),
+      body: JSON.stringify({ session_id: sid, bot_index: botIdx, vote: vote }),
     })
       .then(function (res) {
         if (!res.ok) throw new Error("HTTP " + res.status);

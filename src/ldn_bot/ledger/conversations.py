@@ -1,0 +1,117 @@
+"""Rasa's conversation store (its `events` table) as the ledger needs it: finding the turn
+behind a bot message, and the privacy controls that delete across both."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, delete, or_, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from ldn_bot.ledger.models import FeedbackVote, LedgerTurn
+from ldn_bot.ledger.store import sender_hash
+from ldn_bot.ledger.turns import ledger_message_id
+
+# Rasa's table, declared here only for queries (Rasa creates and owns it).
+EVENTS = Table(
+    "events",
+    MetaData(),
+    Column("id", Integer, primary_key=True),
+    Column("sender_id", String(255)),
+    Column("type_name", String(255)),
+    Column("timestamp", Float),
+    Column("data", Text),
+)
+
+
+def events_of(engine: Engine, sender_id: str) -> list[dict[str, Any]]:
+    """The user and bot events of one conversation, all sessions, in order."""
+    query = (
+        select(EVENTS.c.data)
+        .where(EVENTS.c.sender_id == sender_id, EVENTS.c.type_name.in_(("user", "bot")))
+        .order_by(EVENTS.c.id)
+    )
+    with engine.connect() as connection:
+        return [json.loads(data) for data in connection.scalars(query)]
+
+
+def turn_of_bot_message(
+    sender_id: str, events: Iterable[Mapping[str, Any]], bot_index: int
+) -> str | None:
+    """The ledger id of the user turn whose reply is the `bot_index`-th bot bubble.
+
+    Channels that render replies as bubbles (socket.io, REST) split each reply on blank
+    lines, so one bot event may be several bubbles.
+    """
+    message_id: str | None = None
+    seen = 0
+    for event in events:
+        if event.get("event") == "user":
+            message_id = ledger_message_id(sender_id, event)
+        elif event.get("event") == "bot":
+            seen += len(str(event.get("text") or "").strip().split("\n\n"))
+            if seen > bot_index:
+                return message_id
+    return None
+
+
+@dataclass(frozen=True)
+class Removed:
+    """What a privacy command deleted."""
+
+    events: int = 0
+    turns: int = 0
+    votes: int = 0
+    conversations: int = 0
+
+    def __str__(self) -> str:
+        counts = (
+            f"{self.events} conversation event(s), {self.turns} ledger row(s), "
+            f"{self.votes} feedback vote(s)"
+        )
+        return f"{self.conversations} conversation(s): {counts}" if self.conversations else counts
+
+
+def conversation_ids(engine: Engine, person: str) -> list[str]:
+    """The conversations of a person: the id itself, and on Slack (`USER_CHANNEL` ids) every
+    conversation of that user."""
+    escaped = person.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    query = (
+        select(EVENTS.c.sender_id)
+        .where(
+            or_(
+                EVENTS.c.sender_id == person,
+                EVENTS.c.sender_id.like(f"{escaped}\\_%", escape="\\"),
+            )
+        )
+        .distinct()
+    )
+    with engine.connect() as connection:
+        return list(connection.scalars(query))
+
+
+def forget(engine: Engine, person: str, *, salt: str) -> Removed:
+    """Delete a person's conversations, ledger rows and votes, in one transaction."""
+    senders = sorted({person, *conversation_ids(engine, person)})
+    hashes = [sender_hash(sender, salt) for sender in senders]
+    with Session(engine, future=True) as session, session.begin():
+        votes = session.execute(delete(FeedbackVote).where(FeedbackVote.sender_hash.in_(hashes)))
+        turns = session.execute(delete(LedgerTurn).where(LedgerTurn.sender_hash.in_(hashes)))
+        events = session.execute(delete(EVENTS).where(EVENTS.c.sender_id.in_(senders)))
+    found = len(senders) if events.rowcount or turns.rowcount else 0
+    return Removed(events.rowcount, turns.rowcount, votes.rowcount, found)
+
+
+def purge(engine: Engine, *, before: datetime) -> Removed:
+    """Delete every conversation event, ledger row and vote older than `before`."""
+    cutoff = before.astimezone(timezone.utc)
+    with Session(engine, future=True) as session, session.begin():
+        votes = session.execute(delete(FeedbackVote).where(FeedbackVote.created_at < cutoff))
+        turns = session.execute(delete(LedgerTurn).where(LedgerTurn.created_at < cutoff))
+        events = session.execute(delete(EVENTS).where(EVENTS.c.timestamp < cutoff.timestamp()))
+    return Removed(events.rowcount, turns.rowcount, votes.rowcount)
