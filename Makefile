@@ -11,7 +11,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 WEB_STAMP := web/static/vendor/webchat.js
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install web browser services train chat serve test eval lint clean
+.PHONY: install web browser services train chat serve test eval bench lint clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -56,9 +56,12 @@ test: install web browser services  ## the whole test suite (trains the model wh
 eval: install  ## NLU 5-fold cross-validation, guard recall and false refusals
 	@$(BIN)/python -m ldn_bot.evaluation
 
+bench: install  ## ldn-bot vs the stock `rasa init` assistant, same run (about 30 min; BENCH_ARGS="--messages 2000" for a shorter one)
+	@$(BIN)/python bench/bench.py $(BENCH_ARGS)
+
 lint: install
-	@$(BIN)/ruff check src actions rasa_project tests
-	@$(BIN)/ruff format --check src actions rasa_project tests
+	@$(BIN)/ruff check src actions rasa_project tests bench
+	@$(BIN)/ruff format --check src actions rasa_project tests bench
 	@$(BIN)/mypy
 
 clean:

@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ldn_bot.ledger.conversations import events_of, turn_of_bot_message
 from ldn_bot.slack import MemoryEventLedger, RedisEventLedger, SlackConfig
+from rasa_project.tracker_store import ledger_store
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +84,9 @@ def create_app(
                 raise ValueError(vote)
         except (ValueError, KeyError, TypeError):
             return response.json({"error": "expected session_id, bot_index, vote"}, status=400)
-        store = request.app.ctx.agent.tracker_store
+        store = ledger_store(request.app.ctx.agent)
+        if store is None:
+            return response.json({"error": "feedback is unavailable right now"}, status=503)
         try:
             events = await request.app.loop.run_in_executor(
                 None, events_of, store.ledger.engine, session_id
@@ -107,7 +110,8 @@ def create_app(
     @app.get("/health")
     async def health(request: Request) -> HTTPResponse:
         agent = getattr(request.app.ctx, "agent", None)
-        writer = getattr(getattr(agent, "tracker_store", None), "ledger_writer", None)
+        store = ledger_store(agent)
+        writer = store.ledger_writer if store is not None else None
         ready = agent is not None and agent.is_ready()
         return response.json(
             {
@@ -121,5 +125,15 @@ def create_app(
     app.register_listener(
         partial(load_agent_on_start, str(model_path), endpoints, None), "before_server_start"
     )
+    app.register_listener(_release, "before_server_stop")
     app.register_listener(close_resources, "after_server_stop")
     return app
+
+
+async def _release(app: Sanic, _loop: Any) -> None:
+    """Close the action server's connection pool and write the pending ledger rows."""
+    from ldn_bot.runtime import close_action_endpoint, flush_ledger
+
+    agent = getattr(app.ctx, "agent", None)
+    await close_action_endpoint(agent)
+    await app.loop.run_in_executor(None, flush_ledger, agent)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import collections
 import contextlib
 import dataclasses
 import json
@@ -20,6 +22,10 @@ from ldn_bot.settings import Settings, settings
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
+
+    from ldn_bot.runtime import Assistant, TurnResult
+
+ASK_CONCURRENCY = 4
 
 CHAT_HELP = """Commands:
   /help      this help
@@ -51,23 +57,39 @@ def _questions(args: argparse.Namespace) -> Iterable[str]:
 
 
 def cmd_ask(cfg: Settings, args: argparse.Namespace) -> int:
-    """One JSON object (or readable block) per question, in order."""
+    """One JSON object (or readable block) per question, in order.
+
+    Lines are separate conversations unless `--session` is given, so up to
+    `ASK_CONCURRENCY` of them are answered at once (the action server works while Rasa
+    parses the next); the output keeps the input's order.
+    """
     from ldn_bot.runtime import running_assistant
 
-    with running_assistant(cfg, _progress if not args.json else lambda _m: None) as (
-        assistant,
-        loop,
-    ):
-        for question in _questions(args):
+    def emit(result: TurnResult) -> None:
+        if args.json:
+            print(json.dumps(result.as_json(), ensure_ascii=False), flush=True)
+        else:
+            print(f"> {result.question}")
+            for reply in result.replies:
+                print(textwrap.indent(reply, "  "))
+            print(f"  [{result.route}]\n", flush=True)
+
+    async def answer_all(assistant: Assistant) -> None:
+        loop = asyncio.get_running_loop()
+        lines = iter(_questions(args))
+        in_flight = 1 if args.session else ASK_CONCURRENCY
+        pending: collections.deque[asyncio.Future[TurnResult]] = collections.deque()
+        while (line := await loop.run_in_executor(None, next, lines, None)) is not None:
             sender = args.session or f"ask-{uuid.uuid4().hex}"
-            result = loop.run_until_complete(assistant.ask(question, sender))
-            if args.json:
-                print(json.dumps(result.as_json(), ensure_ascii=False), flush=True)
-            else:
-                print(f"> {question}")
-                for reply in result.replies:
-                    print(textwrap.indent(reply, "  "))
-                print(f"  [{result.route}]\n", flush=True)
+            pending.append(asyncio.ensure_future(assistant.ask(line, sender)))
+            while pending and (pending[0].done() or len(pending) >= in_flight):
+                emit(await pending.popleft())
+        while pending:
+            emit(await pending.popleft())
+
+    progress = _progress if not args.json else lambda _m: None
+    with running_assistant(cfg, progress) as (assistant, loop):
+        loop.run_until_complete(answer_all(assistant))
     return 0
 
 

@@ -28,11 +28,16 @@ from typing import Any
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("LOG_LEVEL_LIBRARIES", "ERROR")
+# One thread per TensorFlow op pool: DIET without transformer layers runs tiny ops, where
+# thread hand-offs cost more than they save, and the event loop is single-threaded anyway.
+os.environ.setdefault("TF_INTER_OP_PARALLELISM_THREADS", "1")
+os.environ.setdefault("TF_INTRA_OP_PARALLELISM_THREADS", "1")
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
 from ldn_bot.routing import Route, response_name, route_for
 from ldn_bot.settings import Settings
+from rasa_project import patches
 
 
 def _silence_warnings() -> None:
@@ -42,6 +47,7 @@ def _silence_warnings() -> None:
 
 
 _silence_warnings()
+patches.apply()
 
 logger = logging.getLogger(__name__)
 
@@ -150,7 +156,7 @@ class ActionServer:
                 [
                     sys.executable,
                     "-m",
-                    "rasa_sdk",
+                    "ldn_bot.action_server",
                     "--actions",
                     "actions",
                     "--port",
@@ -237,7 +243,6 @@ class TurnResult:
     intent: str | None
     confidence: float | None
     citations: list[str]
-    guard: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -268,11 +273,12 @@ class Assistant:
 
     async def ask(self, text: str, sender_id: str) -> TurnResult:
         """Send one message and collect the turn's replies, route, intent and citations."""
+        from rasa_project.tracker_store import ledger_store
+
         channel = RecordingOutputChannel()
         await self.agent.handle_message(UserMessage(text, channel, sender_id, input_channel="cli"))
-        tracker = await self.agent.tracker_store.retrieve(sender_id)
-        parse = (tracker.latest_message.parse_data if tracker is not None else None) or {}
-        intent = parse.get("intent") or {}
+        store = ledger_store(self.agent)
+        record = store.latest_turn(sender_id) if store is not None else None
         citations: list[str] = []
         for message in channel.sent:
             for unit in message.get("citations") or []:
@@ -283,10 +289,9 @@ class Assistant:
             question=text,
             replies=[message["text"] for message in channel.sent if message.get("text")],
             route=route.value,
-            intent=intent.get("name"),
-            confidence=_confidence(intent.get("confidence")),
+            intent=record.intent if record else None,
+            confidence=_confidence(record.confidence) if record else None,
             citations=citations if route is Route.ARTICLE_ANSWER else [],
-            guard=parse.get("guard"),
         )
 
 
@@ -307,8 +312,10 @@ def endpoints(cfg: Settings, action_url: str) -> Any:
     from rasa.core.utils import AvailableEndpoints
     from rasa.utils.endpoints import EndpointConfig
 
+    from rasa_project.action_endpoint import PooledEndpointConfig
+
     result = AvailableEndpoints.read_endpoints(str(cfg.endpoints_path))
-    result.action = EndpointConfig(url=action_url)
+    result.action = PooledEndpointConfig(url=action_url)
     store = result.tracker_store
     if store is not None and store.type and store.type.endswith("LedgerTrackerStore"):
         if cfg.database_url:
@@ -338,10 +345,19 @@ def redis_lock_store(url: str) -> dict[str, Any]:
     }
 
 
+async def close_action_endpoint(agent: Any) -> None:
+    """Close the action server's connection pool (at exit, before the loop closes)."""
+    close = getattr(getattr(agent, "action_endpoint", None), "close", None)
+    if close is not None:
+        await close()
+
+
 def flush_ledger(agent: Any, timeout: float = 10.0) -> None:
     """Wait for the ledger rows of the turns handled so far (at exit)."""
-    writer = getattr(getattr(agent, "tracker_store", None), "ledger_writer", None)
-    if writer is not None and not writer.flush(timeout):
+    from rasa_project.tracker_store import ledger_store
+
+    store = ledger_store(agent)
+    if store is not None and not store.ledger_writer.flush(timeout):
         logger.error("ledger: some turns were still pending at exit")
 
 
@@ -365,5 +381,6 @@ def running_assistant(
                 yield assistant, loop
             finally:
                 flush_ledger(assistant.agent)
+                loop.run_until_complete(close_action_endpoint(assistant.agent))
         finally:
             loop.close()

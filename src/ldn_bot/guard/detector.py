@@ -51,7 +51,7 @@ def _words(values: Iterable[object]) -> frozenset[str]:
     return frozenset(str(value) for value in values)
 
 
-class _RulesLoader(yaml.SafeLoader):
+class _RulesLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """YAML 1.1 reads on/off/yes/no as booleans; in word lists they are words."""
 
 
@@ -97,17 +97,66 @@ def _rule(raw: dict) -> Rule:
     )
 
 
+_WORD_ATTRS = ("LOWER", "LEMMA", "ORTH", "NORM", "TEXT")
+
+
+def _trigger_words(pattern: list[dict[str, Any]]) -> frozenset[str] | None:
+    """Words one of which a text must contain for `pattern` to match: those of its most
+    selective mandatory token. None when no mandatory token tests plain words."""
+    best: set[str] | None = None
+    for token in pattern:
+        if token.get("OP", "1") not in ("1", "+"):
+            continue
+        for attr in _WORD_ATTRS:
+            value = token.get(attr)
+            if isinstance(value, str):
+                words = {value}
+            elif isinstance(value, dict) and set(value) == {"IN"}:
+                words = {str(word) for word in value["IN"]}
+            else:
+                continue
+            if best is None or len(words) < len(best):
+                best = words
+    return frozenset(word.lower() for word in best) if best is not None else None
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """A rule's patterns in a matcher of their own, with the words that can trigger it."""
+
+    rule: Rule
+    matcher: Matcher
+    triggers: frozenset[str] | None  # None: always run
+
+    def may_match(self, words: set[str]) -> bool:
+        return self.triggers is None or not self.triggers.isdisjoint(words)
+
+
 class GuardDetector:
-    """Classifies a message as dosing, pill splitting, emergency, personal advice or none."""
+    """Classifies a message as dosing, pill splitting, emergency, personal advice or none.
+
+    Each rule has its own matcher and runs only when the text contains one of the words its
+    patterns cannot match without (spaCy's Matcher cost grows with every pattern tried on
+    every token; most messages can trigger only a handful of the rules).
+    """
 
     def __init__(self, nlp: Language, rules_file: Path = RULES_FILE) -> None:
         raw = load_rules_yaml(rules_file)
         self.nlp = nlp
         self.rules = {rule.id: rule for rule in map(_rule, raw["rules"])}
-        self._rule_matcher = Matcher(nlp.vocab, validate=True)
+        self._compiled: list[_Compiled] = []
         for rule in self.rules.values():
-            if rule.patterns:
-                self._rule_matcher.add(rule.id, rule.patterns)
+            if not rule.patterns:
+                continue
+            matcher = Matcher(nlp.vocab, validate=True)
+            matcher.add(rule.id, rule.patterns)
+            triggers = [_trigger_words(pattern) for pattern in rule.patterns]
+            union = (
+                None
+                if any(words is None for words in triggers)
+                else frozenset().union(*(words for words in triggers if words is not None))
+            )
+            self._compiled.append(_Compiled(rule, matcher, union))
         self._cooccurrence_rules = [rule for rule in self.rules.values() if rule.all_of]
         self._span_matcher = Matcher(nlp.vocab, validate=True)
         for name, patterns in raw["spans"].items():
@@ -153,12 +202,19 @@ class GuardDetector:
 
     def _fired_rules(self, doc: Doc) -> list[str]:
         lemmas = {token.lemma_ for token in doc} | {token.lower_ for token in doc}
+        words = {w.lower() for token in doc for w in (token.lemma_, token.text, token.norm_)}
+        words |= lemmas
         spans: dict[str, list[tuple[int, int]]] = {}
         for match_id, start, end in self._span_matcher(doc):
             spans.setdefault(self.nlp.vocab.strings[match_id], []).append((start, end))
+        matches = [
+            (start, end, order, compiled.rule)
+            for order, compiled in enumerate(self._compiled)
+            if compiled.may_match(words)
+            for _match_id, start, end in compiled.matcher(doc)
+        ]
         fired: list[str] = []
-        for match_id, start, end in self._rule_matcher(doc):
-            rule = self.rules[self.nlp.vocab.strings[match_id]]
+        for start, end, _order, rule in sorted(matches, key=lambda m: (m[1], m[0], m[2])):
             if rule.id not in fired and self._holds(rule, doc, start, end, lemmas, spans):
                 fired.append(rule.id)
         for rule in self._cooccurrence_rules:
