@@ -23,8 +23,8 @@ from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
 from rasa.core.tracker_store import FailSafeTrackerStore
-from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.constants import DOCS_BASE_URL
+from rasa.shared.core.trackers import DialogueStateTracker
 
 
 @lru_cache(maxsize=1)
