@@ -15,6 +15,9 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.logistic_regression_classifier import (
+    LogisticRegressionClassifier as RasaLogisticRegressionClassifier,
+)
 from rasa.nlu.utils.spacy_utils import SpacyModel
 from rasa.nlu.utils.spacy_utils import SpacyNLP as RasaSpacyNLP
 from rasa.shared.core.events import BotUttered
@@ -190,3 +193,25 @@ def _article_intents() -> frozenset[str]:
 @lru_cache(maxsize=1)
 def _scope_model() -> ScopeModel:
     return scope_model(load_article(settings().article_path))
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
+class LogisticRegressionClassifier(RasaLogisticRegressionClassifier):
+    """Rasa's logistic regression intent classifier, for every message.
+
+    Rasa's component fails on a message without sentence features (empty, or only
+    characters the tokenizer drops), which would end the turn with no reply at all. Such
+    a message gets no intent here (confidence 0), so the FallbackClassifier and the guard
+    after it decide, as for any message the classifier is unsure of.
+    """
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        featurized = [m for m in messages if m.get_sparse_features(TEXT)[1] is not None]
+        if featurized:
+            super().process(featurized)
+        for message in messages:
+            if message.get(INTENT) is None:
+                message.set(INTENT, {INTENT_NAME_KEY: None, "confidence": 0.0}, add_to_output=True)
+                message.set(INTENT_RANKING_KEY, [], add_to_output=True)
+        return messages
+

@@ -88,6 +88,8 @@ def create_app(
         if store is None:
             return response.json({"error": "feedback is unavailable right now"}, status=503)
         try:
+            # The turn's ledger row is written in the background: let it land first.
+            await request.app.loop.run_in_executor(None, store.ledger_writer.flush, 2.0)
             events = await request.app.loop.run_in_executor(
                 None, events_of, store.ledger.engine, session_id
             )
