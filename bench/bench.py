@@ -141,7 +141,7 @@ class Assistant:
         """RSS of the Rasa server and of the action server, in MB."""
         server = self.processes[0].pid
         if self.name == "ldn-bot":  # serve starts the action server as its child
-            actions = [p for p in children(server) if "rasa_sdk" in _cmdline(p)]
+            actions = [p for p in children(server) if "action_server" in _cmdline(p)]
             action_pid = actions[0] if actions else None
         else:
             action_pid = self.processes[1].pid
