@@ -41,26 +41,9 @@ ENV = {
 
 # What people ask: article questions (custom actions), doses (guard), small talk, off-topic.
 QUESTIONS = [
-    "hello",
-    "what is multiple sclerosis?",
-    "what is naltrexone?",
-    "how much LDN should I take?",
-    "what did the 2017 study find?",
-    "tell me more",
-    "is LDN safe?",
-    "can I split a 50 mg tablet?",
-    "what does off-label mean?",
-    "how does low-dose naltrexone work?",
-    "what are the side effects?",
-    "who wrote the article?",
-    "what is the capital of France?",
-    "what did the FDA approve naltrexone for?",
-    "thanks",
-    "does LDN help with fatigue?",
-    "what are endorphins?",
-    "what are the risks of the full dose?",
-    "are you a bot?",
-    "bye",
+    line
+    for line in (ROOT / "tests" / "data" / "load_questions.txt").read_text().splitlines()
+    if line and not line.startswith("#")
 ]
 
 

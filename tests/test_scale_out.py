@@ -29,26 +29,9 @@ pytestmark = [pytest.mark.model, pytest.mark.services]
 SALT = "shared-salt-of-the-cluster"
 USERS, MESSAGES = 50, 20
 QUESTIONS = [
-    "hello",
-    "what is multiple sclerosis?",
-    "what is naltrexone?",
-    "how much LDN should I take?",
-    "what did the 2017 study find?",
-    "tell me more",
-    "is LDN safe?",
-    "can I split a 50 mg tablet?",
-    "what does off-label mean?",
-    "how does low-dose naltrexone work?",
-    "what are the side effects?",
-    "who wrote the article?",
-    "what is the capital of France?",
-    "what did the FDA approve naltrexone for?",
-    "thanks",
-    "does LDN help with fatigue?",
-    "when should I take it?",
-    "what are endorphins?",
-    "what are the risks of the full dose?",
-    "bye",
+    line
+    for line in (Path(__file__).parent / "data" / "load_questions.txt").read_text().splitlines()
+    if line and not line.startswith("#")
 ]
 
 
