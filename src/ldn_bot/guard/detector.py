@@ -100,44 +100,41 @@ def _rule(raw: dict) -> Rule:
 _WORD_ATTRS = ("LOWER", "LEMMA", "ORTH", "NORM", "TEXT")
 
 
-def _trigger_words(pattern: list[dict[str, Any]]) -> frozenset[str] | None:
-    """Words one of which a text must contain for `pattern` to match: those of its most
-    selective mandatory token. None when no mandatory token tests plain words."""
-    best: set[str] | None = None
+def _required_words(pattern: list[dict[str, Any]]) -> tuple[frozenset[str], ...]:
+    """For each mandatory token of `pattern` that tests plain words, the words it accepts:
+    a text can match the pattern only if it contains one word of every such set."""
+    required = []
     for token in pattern:
         if token.get("OP", "1") not in ("1", "+"):
             continue
         for attr in _WORD_ATTRS:
             value = token.get(attr)
             if isinstance(value, str):
-                words = {value}
+                required.append(frozenset({value.lower()}))
             elif isinstance(value, dict) and set(value) == {"IN"}:
-                words = {str(word) for word in value["IN"]}
-            else:
-                continue
-            if best is None or len(words) < len(best):
-                best = words
-    return frozenset(word.lower() for word in best) if best is not None else None
+                required.append(frozenset(str(word).lower() for word in value["IN"]))
+    return tuple(required)
 
 
 @dataclass(frozen=True)
 class _Compiled:
-    """A rule's patterns in a matcher of their own, with the words that can trigger it."""
+    """A rule's patterns in a matcher of their own, with the word lists each pattern needs
+    (as ids into the detector's table of distinct word lists)."""
 
     rule: Rule
     matcher: Matcher
-    triggers: frozenset[str] | None  # None: always run
+    requirements: tuple[frozenset[int], ...]
 
-    def may_match(self, words: set[str]) -> bool:
-        return self.triggers is None or not self.triggers.isdisjoint(words)
+    def may_match(self, present: set[int]) -> bool:
+        return any(needed <= present for needed in self.requirements)
 
 
 class GuardDetector:
     """Classifies a message as dosing, pill splitting, emergency, personal advice or none.
 
-    Each rule has its own matcher and runs only when the text contains one of the words its
-    patterns cannot match without (spaCy's Matcher cost grows with every pattern tried on
-    every token; most messages can trigger only a handful of the rules).
+    Each rule has its own matcher and runs only when the text contains, for one of its
+    patterns, a word of every word list the pattern requires (spaCy's Matcher tests word
+    lists in Python, token by token; most messages can trigger only a few rules).
     """
 
     def __init__(self, nlp: Language, rules_file: Path = RULES_FILE) -> None:
@@ -145,18 +142,21 @@ class GuardDetector:
         self.nlp = nlp
         self.rules = {rule.id: rule for rule in map(_rule, raw["rules"])}
         self._compiled: list[_Compiled] = []
+        lists: dict[frozenset[str], int] = {}  # each distinct word list, numbered
         for rule in self.rules.values():
             if not rule.patterns:
                 continue
             matcher = Matcher(nlp.vocab, validate=True)
             matcher.add(rule.id, rule.patterns)
-            triggers = [_trigger_words(pattern) for pattern in rule.patterns]
-            union = (
-                None
-                if any(words is None for words in triggers)
-                else frozenset().union(*(words for words in triggers if words is not None))
+            requirements = tuple(
+                frozenset(lists.setdefault(words, len(lists)) for words in _required_words(p))
+                for p in rule.patterns
             )
-            self._compiled.append(_Compiled(rule, matcher, union))
+            self._compiled.append(_Compiled(rule, matcher, requirements))
+        self._lists_of_word: dict[str, list[int]] = {}
+        for words, number in lists.items():
+            for word in words:
+                self._lists_of_word.setdefault(word, []).append(number)
         self._cooccurrence_rules = [rule for rule in self.rules.values() if rule.all_of]
         self._span_matcher = Matcher(nlp.vocab, validate=True)
         for name, patterns in raw["spans"].items():
@@ -207,10 +207,11 @@ class GuardDetector:
         spans: dict[str, list[tuple[int, int]]] = {}
         for match_id, start, end in self._span_matcher(doc):
             spans.setdefault(self.nlp.vocab.strings[match_id], []).append((start, end))
+        present = {n for word in words for n in self._lists_of_word.get(word, ())}
         matches = [
             (start, end, order, compiled.rule)
             for order, compiled in enumerate(self._compiled)
-            if compiled.may_match(words)
+            if compiled.may_match(present)
             for _match_id, start, end in compiled.matcher(doc)
         ]
         fired: list[str] = []
