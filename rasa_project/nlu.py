@@ -22,7 +22,13 @@ from rasa.nlu.utils.spacy_utils import SpacyModel
 from rasa.nlu.utils.spacy_utils import SpacyNLP as RasaSpacyNLP
 from rasa.shared.core.events import BotUttered
 from rasa.shared.core.trackers import DialogueStateTracker
-from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import (
+    FEATURE_TYPE_SENTENCE,
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    TEXT,
+)
 from rasa.shared.nlu.training_data.message import Message
 
 from ldn_bot.answering import lemmas
@@ -206,7 +212,7 @@ class LogisticRegressionClassifier(RasaLogisticRegressionClassifier):
     """
 
     def process(self, messages: list[Message]) -> list[Message]:
-        featurized = [m for m in messages if m.get_sparse_features(TEXT)[1] is not None]
+        featurized = [m for m in messages if _has_sentence_features(m)]
         if featurized:
             super().process(featurized)
         for message in messages:
@@ -215,3 +221,11 @@ class LogisticRegressionClassifier(RasaLogisticRegressionClassifier):
                 message.set(INTENT_RANKING_KEY, [], add_to_output=True)
         return messages
 
+
+def _has_sentence_features(message: Message) -> bool:
+    """Whether the featurizers gave the text sentence-level features (without combining
+    them, which the classifier does anyway)."""
+    return any(
+        feature.attribute == TEXT and feature.type == FEATURE_TYPE_SENTENCE
+        for feature in message.features
+    )
