@@ -596,7 +596,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", default=str(ROOT / "reports" / "bench.json"))
     parser.add_argument("--skip-training", action="store_true", help="skip the training times")
     parser.add_argument("--keep", action="store_true", help="keep the working folder")
+    parser.add_argument(
+        "--core-only",
+        action="store_true",
+        help="only the figures without a baseline: guard detector and `ask` throughput",
+    )
     args = parser.parse_args(argv)
+    if args.core_only:
+        with tempfile.TemporaryDirectory(prefix="ldn-bench-") as work:
+            subprocess.run([str(BIN / "ldn-bot"), "train"], cwd=ROOT, env=ENV, check=True)
+            core = {"guard": guard_timing(), "ask": ask_throughput(Path(work) / "var")}
+        print(json.dumps({"machine": machine(), **core}, indent=2))
+        return 0
     report = measure(args)
     rendered = table(report)
     report["table"] = rendered
