@@ -28,7 +28,7 @@ from ldn_bot.routing import merge_intent
         ("do\u200bse", "dose"),  # zero-width space
         ("dоsе", "dose"),  # Cyrillic о and е
         ("dooose", "doose"),
-        ("¿Cuánto debo tomar?", "?how much should i take?"),
+        ("¿Cuánto debo tomar?", "? how much should i take?"),
         ("wie viel soll ich nehmen", "how much should i take"),
         ("dos age", "dosage"),
     ],

@@ -20,7 +20,7 @@ from spacy.language import Language
 from spacy.matcher import Matcher
 from spacy.tokens import Doc
 
-from ldn_bot.guard.normalize import normalize
+from ldn_bot.guard.normalize import normalize, words_only
 from ldn_bot.guard.verdict import NO_CONCERN, PRIORITY, Category, Verdict
 from ldn_bot.nlp import pipeline
 
@@ -29,6 +29,10 @@ logger = logging.getLogger(__name__)
 RULES_FILE = Path(__file__).parent / "rules" / "guard.yml"
 FOLLOWUP = "followup"
 MAX_CHARS = 20_000  # longer input is checked in overlapping windows
+# Once one of these fired, a second reading cannot make the reply any safer.
+_REFERRED = frozenset(
+    c.value for c in (Category.EMERGENCY, Category.PILL_SPLITTING, Category.DOSING)
+)
 
 
 @dataclass(frozen=True)
@@ -188,8 +192,14 @@ class GuardDetector:
                 for start in range(0, len(text), MAX_CHARS // 2)
             ]
             return min(verdicts, key=_rank)
-        doc = self.doc(text)
-        fired = self._fired_rules(doc)
+        normal = normalize(text)
+        fired = self._fired_rules(self.nlp(normal))
+        if not self._referred(fired):
+            # Symbols between words split the patterns' word sequences ("how :much 🗺ldn"):
+            # read the words without them too.
+            bare = words_only(text)
+            if bare.removesuffix(" ?") != normal.rstrip("?!. "):
+                fired += [r for r in self._fired_rules(self.nlp(bare)) if r not in fired]
         for category in PRIORITY:
             for rule_id in fired:
                 if self.rules[rule_id].category == category.value:
@@ -199,6 +209,9 @@ class GuardDetector:
             if followups:
                 return Verdict(context, rule=followups[0], rules=tuple(fired))
         return Verdict(Category.NONE, rules=tuple(fired)) if fired else NO_CONCERN
+
+    def _referred(self, fired: list[str]) -> bool:
+        return any(self.rules[rule].category in _REFERRED for rule in fired)
 
     def _fired_rules(self, doc: Doc) -> list[str]:
         lemmas = {token.lemma_ for token in doc} | {token.lower_ for token in doc}

@@ -4,7 +4,8 @@
 the detector's spaCy pipeline sees it:
 
 1. NFKC (full-width and compatibility forms), drop format characters
-   (zero-width spaces and joiners, soft hyphens, bidi controls);
+   (zero-width spaces and joiners, soft hyphens, bidi controls), set symbols apart
+   from words;
 2. transliterate to ASCII with `anyascii` (look-alike Cyrillic and Greek
    letters, accents, emoji names such as ``:pill:``);
 3. join letters spelled out one at a time ("d o s e", "s-p-l-i-t");
@@ -55,12 +56,62 @@ _SPACES = re.compile(r"\s+")
 
 
 def fold(text: str) -> str:
-    """NFKC, drop invisible format characters, transliterate to lower-case ASCII."""
+    """NFKC, drop invisible format characters, transliterate to lower-case ASCII.
+
+    A non-ASCII symbol or punctuation mark stands apart from the words around it: an
+    emoji becomes its name (":pill:"), a mark its ASCII form ("…" is "..."), and a
+    symbol that transliterates to letters ("✓" is "v", "𝄞" is "G") a space, so none
+    glues onto a word or reads as one ("✓much" must not read "vmuch"). Dashes and
+    quotes stay in place.
+    """
     text = unicodedata.normalize("NFKC", text)
-    text = "".join(
-        ch for ch in text if unicodedata.category(ch) not in {"Cf", "Cc", "Mn"} or ch in "\n\t"
-    )
-    return anyascii(text).lower()
+    return anyascii("".join(map(_fold_char, text))).lower()
+
+
+_DROPPED = frozenset({"Cf", "Cc", "Mn"})
+_APART = frozenset({"Sm", "Sc", "Sk", "So", "Po", "Ps", "Pe"})
+
+
+def _fold_char(char: str) -> str:
+    if char.isascii():
+        return char if char.isprintable() or char in "\n\t" else ""
+    category = unicodedata.category(char)
+    if category in _DROPPED:
+        return ""
+    if category not in _APART:
+        return char
+    ascii_form = anyascii(char)
+    if ascii_form.startswith(":"):
+        return f" {ascii_form.replace('_', '-')} "  # an emoji's name: ":pill:", ":world-map:"
+    if not any(c.isalnum() for c in ascii_form):
+        return f" {ascii_form} "  # punctuation: "..." for "…"
+    return " "  # a symbol spelled with letters ("G" for 𝄞, "TM", "v" for ✓) is noise
+
+
+def words_only(text: str) -> str:
+    """`normalize(text)` without the symbols, emoji and punctuation between its words
+    ("how :much 🗺ldn?" is "how much ldn ?"). Marks inside a word or number ("4.5",
+    "low-dose", "don't") stay, and a question mark at the end if the text asked."""
+    asked = any(char in _QUESTION_MARKS for char in text)  # some rules need to know
+    words = _MARKS.sub(_without_mark, normalize(_MARKS.sub(_without_mark, text)))
+    words = _SPACES.sub(" ", words).strip()
+    return f"{words} ?" if asked else words
+
+
+def _without_mark(match: re.Match[str]) -> str:
+    """A run of marks next to a space goes; between two letters, invisible characters
+    go, a word's own ASCII marks, dashes and quotes stay, and anything else ("how😍much")
+    becomes a space."""
+    text, start, end = match.string, match.start(), match.end()
+    if start == 0 or end == len(text) or text[start - 1].isspace() or text[end].isspace():
+        return ""
+    run = "".join(c for c in match.group(0) if unicodedata.category(c) not in _DROPPED)
+    return run if all(c.isascii() or unicodedata.category(c) in _IN_WORD for c in run) else " "
+
+
+_QUESTION_MARKS = frozenset("?¿？؟⁇⁈⁉\u037e")
+_MARKS = re.compile(r"(?:[^\w\s]|_)+")  # "_" too: \w counts it as a letter
+_IN_WORD = frozenset({"Pd", "Pi", "Pf"})
 
 
 def _join_spelled_out(match: re.Match[str]) -> str:
@@ -124,6 +175,7 @@ def normalize(text: str) -> str:
     """Fold a message to the plain form the detector's patterns are written for."""
     text = fold(text)
     text = _SPELLED_OUT.sub(_join_spelled_out, text).replace("_", " ")
+    text = _SPACES.sub(" ", text)  # after spelled-out words, which double spaces delimit
     text = _WORD.sub(_deleet_word, text)
     text = _STRETCHED.sub(r"\1\1", text)
     text = _join_split_words(text)
