@@ -5,6 +5,12 @@ connection, and a socket left in TIME_WAIT) for every custom action call. This e
 keeps one session per event loop with a keep-alive pool; idle connections are dropped by
 the client after 30 s, before the action server's 75 s (`SANIC_KEEP_ALIVE_TIMEOUT`, set
 by `ldn_bot.runtime.ActionServer`), so a request never races the server closing one.
+
+It also bounds every action call to `ACTION_TIMEOUT_SECONDS` (Rasa waits 5 minutes), and
+retries a call once when its connection was dropped (the action server was restarted
+and the pooled connection is dead): the project's actions only read, so a repeat is
+harmless. A call that still fails is answered by `patches` with "I can't answer that
+right now".
 """
 
 from __future__ import annotations
@@ -14,10 +20,10 @@ from types import TracebackType
 from typing import Any
 
 import aiohttp
-from rasa.core.constants import DEFAULT_REQUEST_TIMEOUT
 from rasa.utils.endpoints import EndpointConfig
 
 CLIENT_KEEP_ALIVE_SECONDS = 30
+ACTION_TIMEOUT_SECONDS = 10.0
 
 
 class _Borrowed:
@@ -57,7 +63,7 @@ class PooledEndpointConfig(EndpointConfig):
             session = aiohttp.ClientSession(
                 headers=self.headers,
                 auth=auth,
-                timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+                timeout=aiohttp.ClientTimeout(total=ACTION_TIMEOUT_SECONDS),
                 connector=aiohttp.TCPConnector(
                     limit=64, keepalive_timeout=CLIENT_KEEP_ALIVE_SECONDS
                 ),
@@ -69,6 +75,13 @@ class PooledEndpointConfig(EndpointConfig):
             }
             self._sessions[loop] = session
         return _Borrowed(session)
+
+    async def request(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["timeout"] = aiohttp.ClientTimeout(total=ACTION_TIMEOUT_SECONDS)
+        try:
+            return await super().request(*args, **kwargs)
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
+            return await super().request(*args, **kwargs)
 
     async def close(self) -> None:
         """Close the pool of the running event loop (before the loop closes)."""

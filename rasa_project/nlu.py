@@ -35,11 +35,12 @@ from ldn_bot.answering import lemmas
 from ldn_bot.guard.detector import detect
 from ldn_bot.guard.normalize import normalize
 from ldn_bot.guard.verdict import Category, Verdict
+from ldn_bot.inputs import NLU_CHARS, PROBLEM_INTENT, input_problem
 from ldn_bot.knowledge.article import load_article
 from ldn_bot.knowledge.base import knowledge_base
 from ldn_bot.knowledge.scope import Scope, ScopeModel, scope_model
 from ldn_bot.nlp import PIPELINE_VERSION, pipeline
-from ldn_bot.routing import context_for, merge_intent
+from ldn_bot.routing import INTENT_CATEGORY, context_for, merge_intent
 from ldn_bot.settings import settings
 
 logger = logging.getLogger(__name__)
@@ -81,7 +82,9 @@ class SpacyNLP(RasaSpacyNLP):
         return cls.create(*args, **kwargs)
 
     def _preprocess_text(self, text: str | None) -> str:
-        return normalize(text or "")
+        # Features from the first NLU_CHARS characters only: a longer message gets the
+        # "too long" reply (InputClassifier) unless the guard, which reads all of it, fires.
+        return normalize((text or "")[:NLU_CHARS])
 
 
 class _StatelessClassifier(GraphComponent):
@@ -143,6 +146,30 @@ class GuardClassifier(_StatelessClassifier):
         )
 
 
+def fail_closed_parse(text: str, tracker: DialogueStateTracker | None) -> dict[str, Any]:
+    """Parse data for a message the NLU pipeline failed on: the guard detector alone.
+
+    A safety intent when the detector fires (or fails too), `nlu_failed` ("I can't
+    answer that right now") otherwise. Never raises.
+    """
+    try:
+        verdict = detect(text, context=_context(tracker))
+    except Exception:
+        logger.exception("guard failed on a message the NLU failed on; failing closed")
+        verdict = Verdict.fail_closed()
+    intent = merge_intent(NLU_FAILED, verdict) or NLU_FAILED
+    return {
+        TEXT: text,
+        INTENT: {INTENT_NAME_KEY: intent, "confidence": 1.0},
+        INTENT_RANKING_KEY: [{INTENT_NAME_KEY: intent, "confidence": 1.0}],
+        "entities": [],
+        GUARD_KEY: {**verdict.as_dict(), "nlu_intent": None, "context": None},
+    }
+
+
+NLU_FAILED = "nlu_failed"
+
+
 def _context(tracker: DialogueStateTracker | None) -> Category | None:
     """The guard context left by the last bot reply (a referral makes follow-ups refer)."""
     if tracker is None:
@@ -182,6 +209,29 @@ class ScopeClassifier(_StatelessClassifier):
         return messages
 
 
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class InputClassifier(_StatelessClassifier):
+    """Empty, wordless (emoji, symbols) and over-long messages get their own intents.
+
+    Runs before the guard, which still reads the whole message and overrides these
+    intents when it fires; a safety intent from the NLU is never replaced either.
+    """
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            problem = input_problem(message.get(TEXT))
+            intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+            if problem is None or intent in INTENT_CATEGORY:
+                continue
+            new = PROBLEM_INTENT[problem]
+            message.set(INTENT, {INTENT_NAME_KEY: new, "confidence": 1.0}, add_to_output=True)
+            message.set(
+                INPUT_KEY, {"problem": problem.value, "nlu_intent": intent}, add_to_output=True
+            )
+        return messages
+
+
+INPUT_KEY = "input"
 SCOPE_KEY = "scope"
 SCOPE_INTENT = {
     Scope.OFF_TOPIC: "out_of_scope",

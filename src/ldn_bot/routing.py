@@ -63,6 +63,8 @@ RESPONSE_ROUTE = {
     "utter_fallback": Route.FALLBACK,
     "utter_default": Route.FALLBACK,
     "utter_cannot_answer_now": Route.FALLBACK,
+    "utter_no_words": Route.FALLBACK,
+    "utter_too_long": Route.FALLBACK,
 }
 NOT_A_ROUTE = frozenset({"utter_disclaimer"})
 
