@@ -18,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ldn_bot.logs import configure_logging
 from ldn_bot.settings import Settings, settings
 
 if TYPE_CHECKING:
@@ -328,6 +329,7 @@ COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    configure_logging()
     if not os.environ.get("LDN_BOT_DEBUG"):
         os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
     cfg = settings()

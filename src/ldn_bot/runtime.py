@@ -33,12 +33,6 @@ os.environ.setdefault("LOG_LEVEL_LIBRARIES", "ERROR")
 os.environ.setdefault("TF_INTER_OP_PARALLELISM_THREADS", "1")
 os.environ.setdefault("TF_INTRA_OP_PARALLELISM_THREADS", "1")
 
-from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
-
-from ldn_bot.routing import Route, response_name, route_for
-from ldn_bot.settings import Settings
-from rasa_project import patches
-
 
 def _silence_warnings() -> None:
     """Rasa resets the warning filters on import; its deprecation chatter is not for users."""
@@ -47,6 +41,15 @@ def _silence_warnings() -> None:
 
 
 _silence_warnings()
+
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage  # noqa: E402
+
+_silence_warnings()  # again: importing TensorFlow (above) resets the filters
+
+from ldn_bot.routing import Route, response_name, route_for  # noqa: E402
+from ldn_bot.settings import Settings  # noqa: E402
+from rasa_project import patches  # noqa: E402
+
 patches.apply()
 
 logger = logging.getLogger(__name__)
@@ -66,13 +69,17 @@ _MODEL_INPUTS = (
 
 
 def quiet_rasa() -> None:
-    """Keep Rasa's and TensorFlow's logs to warnings and errors."""
-    _silence_warnings()
-    for name in ("rasa", "tensorflow", "absl", "sanic", "asyncio", "apscheduler"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+    """Keep Rasa's and TensorFlow's logs to errors (`LDN_BOT_LOG_LEVEL=DEBUG` shows all)."""
     from rasa.utils.log_utils import configure_structlog
 
-    configure_structlog(logging.WARNING)
+    from ldn_bot.logs import log_level
+
+    level = log_level()
+    libraries = level if level <= logging.INFO else logging.ERROR
+    for name in ("rasa", "tensorflow", "absl", "sanic", "asyncio", "apscheduler"):
+        logging.getLogger(name).setLevel(libraries)
+    configure_structlog(level)
+    _silence_warnings()
 
 
 def model_fingerprint(cfg: Settings) -> str:
