@@ -13,25 +13,37 @@ reply and the `last_topic` slot.
 
 After each save the turn just finished becomes one ledger row, handed to a background
 writer: a slow or failing ledger database never delays or breaks a reply.
+
+The store also survives its database going away. Rasa wraps every store in a
+`FailSafeTrackerStore` that, on the first error, switches for good to an in-memory store
+(nothing is stored again, even once the database is back). So this store raises no
+database error to Rasa: events it could not write wait in memory, in order, and are
+written exactly once when the database answers again (on a later save, or a retry every
+`retry_every` seconds); meanwhile conversations continue from the in-memory window, and
+a conversation not in memory starts afresh. `health()` tells how it is going.
 """
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import logging
+import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
+from sqlalchemy.exc import SQLAlchemyError
 
+from ldn_bot.ledger.health import Availability, StoreHealth, describe, is_outage
 from ldn_bot.ledger.schema import migrate
 from ldn_bot.ledger.store import Ledger, LedgerWriter, article_version, engine_for
 from ldn_bot.ledger.turns import TurnRecord, last_turn, turn_record
@@ -39,15 +51,21 @@ from ldn_bot.settings import settings
 
 logger = logging.getLogger(__name__)
 
-# Attribute set on the trackers this store hands out: how many of their events are stored.
+# Attribute set on the trackers this store hands out: how many of their events the store
+# has taken charge of (written to the database, or waiting in memory to be written).
 _STORED = "_ldn_stored_events"
+
+# What a database call may raise when the database is down or refuses a write.
+_DATABASE_ERRORS = (SQLAlchemyError, OSError)
 
 
 @dataclass
 class _Conversation:
-    """A conversation as this server last saw it: its newest row id and a windowed tracker."""
+    """A conversation as this server last saw it: a windowed tracker (with any events still
+    waiting to be written) and the id of its newest stored row, None when not known (the
+    conversation was taken up here while the database was unreachable)."""
 
-    last_id: int
+    last_id: int | None
     tracker: DialogueStateTracker
 
 
@@ -56,7 +74,11 @@ class LedgerTrackerStore(SQLTrackerStore):
 
     Args (from `endpoints.yml`, besides `SQLTrackerStore`'s):
         window: events of history the dialogue sees (default 60, about ten turns).
-        cache_size: conversations kept in memory (least recently used dropped first).
+        cache_size: conversations kept in memory (least recently used dropped first;
+            never one with events waiting to be written).
+        retry_every: seconds between attempts to reach the database during an outage.
+        max_pending: events kept in memory during an outage; later ones are dropped
+            (counted in `health()` and logged).
     """
 
     def __init__(
@@ -68,6 +90,8 @@ class LedgerTrackerStore(SQLTrackerStore):
         event_broker: EventBroker | None = None,
         window: int = 60,
         cache_size: int = 2000,
+        retry_every: float = 5.0,
+        max_pending: int = 50_000,
         **kwargs: Any,
     ) -> None:
         super().__init__(domain, dialect, host, db=db, event_broker=event_broker, **kwargs)
@@ -85,9 +109,30 @@ class LedgerTrackerStore(SQLTrackerStore):
             )
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
             self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
+        elif engine.dialect.name == "postgresql":
+            # Test pooled connections before use (a restarted server leaves them dead) and
+            # give up connecting after 5 s: a call blocks the event loop while it waits.
+            url = engine.url
+            engine.dispose()
+            options = create_engine_kwargs(url)
+            options.setdefault("connect_args", {})["connect_timeout"] = 5
+            self.engine = sa.create_engine(url, pool_pre_ping=True, **options)
+            self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
         self.window = int(window)
         self.cache_size = int(cache_size)
+        self.retry_every = float(retry_every)
+        self.max_pending = int(max_pending)
         self._cache: OrderedDict[str, _Conversation] = OrderedDict()
+        # Events not yet written, per conversation, in order; conversations in the order
+        # their first waiting event arrived. Empty whenever the database is available.
+        self._pending: OrderedDict[str, list[Event]] = OrderedDict()
+        self._pending_count = 0
+        self._dropped = 0
+        self._overflowing = False  # max_pending reached during this outage (logged once)
+        self._availability = Availability()
+        self._next_attempt = 0.0  # time.monotonic() before which an outage is not retried
+        self._retry: asyncio.TimerHandle | None = None
+        self._retry_loop: asyncio.AbstractEventLoop | None = None
         self._turns: OrderedDict[str, TurnRecord] = OrderedDict()
         cfg = settings()
         engine = engine_for(self.engine.url)
@@ -112,11 +157,18 @@ class LedgerTrackerStore(SQLTrackerStore):
         return tracker
 
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        """The conversation, caught up with the database; during an outage, as this server
+        last saw it (None, so a fresh start, when it is not in memory)."""
+        usable = self._database_usable()  # first, as it may write this conversation's events
         conversation = self._cache.pop(sender_id, None)
-        if conversation is None:
-            conversation = self._load(sender_id)
-        else:
-            self._catch_up(sender_id, conversation)
+        if usable:
+            try:
+                if conversation is None or conversation.last_id is None:
+                    conversation = self._load(sender_id)
+                else:
+                    self._catch_up(sender_id, conversation)
+            except _DATABASE_ERRORS as error:
+                self._failed(error)
         if conversation is None:
             return None
         self._remember(sender_id, conversation)
@@ -154,6 +206,13 @@ class LedgerTrackerStore(SQLTrackerStore):
                 conversation.tracker.update(event)
             conversation.last_id = row.id
 
+    def _windowed(self, tracker: DialogueStateTracker) -> DialogueStateTracker:
+        """A copy of `tracker` keeping its last `window` events (slots stay exact)."""
+        windowed = copy.deepcopy(tracker)
+        windowed.events = deque(windowed.events, maxlen=self.window)
+        windowed._max_event_history = self.window
+        return windowed
+
     def _working_copy(self, windowed: DialogueStateTracker) -> DialogueStateTracker:
         """A tracker Rasa may extend freely: the window's events, the exact slots."""
         tracker = copy.deepcopy(windowed)
@@ -165,37 +224,175 @@ class LedgerTrackerStore(SQLTrackerStore):
     def _remember(self, sender_id: str, conversation: _Conversation) -> None:
         self._cache[sender_id] = conversation
         while len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
+            # The least recently used conversation that has nothing waiting to be written.
+            victim = next((key for key in self._cache if key not in self._pending), None)
+            if victim is None:
+                break
+            del self._cache[victim]
 
     # --- writing ---------------------------------------------------------------------------
 
     async def save(self, tracker: DialogueStateTracker) -> None:
+        """Write the events added since the tracker was handed out; during an outage keep
+        them in memory, to be written with the first successful save or retry."""
         stored = getattr(tracker, _STORED, None)
-        if stored is None:  # a tracker this store did not hand out: count what is stored
-            await super().save(tracker)
-            self._cache.pop(tracker.sender_id, None)
+        if stored is None:
+            await self._save_counting(tracker)
         else:
             await self.stream_events(tracker)
             new_events = list(tracker.events)[stored:]
             if new_events:
-                self._append(tracker.sender_id, new_events)
+                self._keep(tracker, new_events)
+                if self._database_usable():
+                    self._write_pending()
+                if tracker.sender_id in self._pending and tracker.sender_id not in self._cache:
+                    self._remember(tracker.sender_id, _Conversation(None, self._windowed(tracker)))
             setattr(tracker, _STORED, len(tracker.events))
         self._record_turn(tracker)
 
-    def _append(self, sender_id: str, events: list[Event]) -> None:
+    async def _save_counting(self, tracker: DialogueStateTracker) -> None:
+        """Rasa's own save, for a tracker this store did not hand out (it counts the stored
+        rows to find the new events). During an outage nothing tells which of its events
+        are stored, so none can be kept: they are counted as dropped."""
+        self._cache.pop(tracker.sender_id, None)
+        if self._database_usable():
+            try:
+                await super().save(tracker)
+                return
+            except _DATABASE_ERRORS as error:
+                self._failed(error)
+        self._dropped += len(tracker.events)
+        logger.error(
+            "conversations: %d event(s) of %r not stored (database unavailable)",
+            len(tracker.events),
+            tracker.sender_id,
+        )
+
+    def _keep(self, tracker: DialogueStateTracker, events: list[Event]) -> None:
+        """Apply `events` to the conversation in memory and queue them for writing (unless
+        `max_pending` events wait already: then they are dropped, and counted)."""
+        conversation = self._cache.get(tracker.sender_id)
+        if conversation is not None:
+            for event in events:
+                conversation.tracker.update(event)
+        if self._pending_count + len(events) <= self.max_pending:
+            self._pending.setdefault(tracker.sender_id, []).extend(events)
+            self._pending_count += len(events)
+            return
+        if not self._overflowing:
+            logger.error(
+                "conversations: %d events wait for the database already; "
+                "further events are not stored",
+                self._pending_count,
+            )
+            self._overflowing = True
+        self._dropped += len(events)
+
+    # --- outages ---------------------------------------------------------------------------
+
+    def health(self) -> StoreHealth:
+        """Whether the database is reachable, and what waits in memory to be written."""
+        return self._availability.snapshot(pending=self._pending_count, dropped=self._dropped)
+
+    def _database_usable(self) -> bool:
+        """Whether this call may use the database: yes while it is available; during an
+        outage only every `retry_every` seconds, once the waiting events are written (so
+        they keep their place before anything newer)."""
+        if self._availability.available:
+            return True
+        if time.monotonic() < self._next_attempt:
+            return False
+        return self._write_pending()
+
+    def _write_pending(self) -> bool:
+        """Write the waiting events, a conversation per transaction, each in order.
+
+        Returns False, keeping all that is not written, when the database is unreachable.
+        A conversation whose rows the database rejects (not an outage: retrying would
+        fail the same way) is dropped and counted, so it cannot hold back the others.
+        """
+        written = 0
+        try:
+            if not self._pending and not self._availability.available:
+                with self.session_scope() as session:
+                    session.execute(sa.text("SELECT 1"))
+            while self._pending:
+                sender_id, events = next(iter(self._pending.items()))
+                try:
+                    self._insert(sender_id, events)
+                    written += len(events)
+                except _DATABASE_ERRORS as error:
+                    if is_outage(error):
+                        raise
+                    self._failed(error)
+                    self._dropped += len(events)
+                    self._cache.pop(sender_id, None)
+                del self._pending[sender_id]
+                self._pending_count -= len(events)
+        except _DATABASE_ERRORS as error:
+            self._failed(error)
+            return False
+        self._overflowing = False
+        outage = self._availability.succeeded()
+        if outage is not None:
+            logger.warning(
+                "conversations: the database is back after %.0f s; %d waiting event(s) stored",
+                outage,
+                written,
+            )
+        return True
+
+    def _insert(self, sender_id: str, events: list[Event]) -> None:
+        """Append `events` to the conversation in one transaction; keep the cache in step."""
         rows = [self._row(sender_id, event) for event in events]
         with self.session_scope() as session:
+            newest = (
+                session.query(sa.func.max(self.SQLEvent.id))
+                .filter(self.SQLEvent.sender_id == sender_id)
+                .scalar()
+            )
             session.add_all(rows)
             session.flush()
             ids = [row.id for row in rows]
             session.commit()
         conversation = self._cache.get(sender_id)
-        if conversation is not None and min(ids) > conversation.last_id:
-            for event in events:
-                conversation.tracker.update(event)
-            conversation.last_id = max(ids)
-        else:
-            self._cache.pop(sender_id, None)
+        if conversation is None:
+            return
+        if conversation.last_id is not None and conversation.last_id == newest:
+            conversation.last_id = max(ids)  # its events were applied when they were kept
+        else:  # rows were added that this server has not seen: read it again next time
+            del self._cache[sender_id]
+
+    def _failed(self, error: BaseException) -> None:
+        """Note a failed database call: log an outage once, and retry it later."""
+        if not is_outage(error):
+            self._availability.rejected(error)
+            logger.error("conversations: the database refused a request: %s", describe(error))
+            return
+        if self._availability.failed(error):
+            logger.error(
+                "conversations: the database is unreachable (%s); replies continue, and "
+                "new events are kept in memory until it is back",
+                describe(error),
+            )
+        self._next_attempt = time.monotonic() + self.retry_every
+        self._schedule_retry()
+
+    def _schedule_retry(self) -> None:
+        """Try again in `retry_every` seconds even if no message arrives meanwhile."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # not called from Rasa's event loop: the next call retries
+            return
+        if self._retry is not None and self._retry_loop is loop:
+            return
+        self._retry_loop = loop
+        self._retry = loop.call_later(self.retry_every, self._retry_now)
+
+    def _retry_now(self) -> None:
+        self._retry = None
+        if not self._availability.available and not self._database_usable():
+            self._schedule_retry()  # not due yet (a save tried meanwhile): wait again
 
     def _row(self, sender_id: str, event: Event) -> Any:
         data = event.as_dict()

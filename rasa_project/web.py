@@ -111,14 +111,28 @@ def create_app(
 
     @app.get("/health")
     async def health(request: Request) -> HTTPResponse:
+        """The server's state and its stores': "loading" (503) until the model is ready,
+        then "ok", or "degraded" while a store cannot reach its database.
+
+        Degraded is still 200: the bot keeps answering (conversations continue from memory
+        and what could not be written waits there), so a load balancer must keep sending
+        traffic, and restarting the server would lose what waits. Monitoring reads
+        "status" and each store's "available" and "last_error".
+        """
         agent = getattr(request.app.ctx, "agent", None)
         store = ledger_store(agent)
-        writer = store.ledger_writer if store is not None else None
+        conversations = store.health() if store is not None else None
+        ledger = store.ledger_writer.stats() if store is not None else None
         ready = agent is not None and agent.is_ready()
+        healthy = (conversations is None or conversations.available) and (
+            ledger is None or bool(ledger["available"])
+        )
+        status = "loading" if not ready else "ok" if healthy else "degraded"
         return response.json(
             {
-                "status": "ok" if ready else "loading",
-                "ledger": dict(writer.stats()) if writer else None,
+                "status": status,
+                "conversations": conversations.as_json() if conversations else None,
+                "ledger": dict(ledger) if ledger is not None else None,
             },
             status=200 if ready else 503,
         )

@@ -5,6 +5,8 @@
 #   scripts/services.sh install     apt-get install postgresql redis-server when missing (root)
 #   scripts/services.sh start DIR   fresh servers under DIR; writes DIR/env and prints it
 #   scripts/services.sh stop DIR    stop the servers started in DIR (no-op when not running)
+#   scripts/services.sh stop-postgres DIR    stop DIR's PostgreSQL only, keeping its data
+#   scripts/services.sh start-postgres DIR   start it again, on the same port
 #
 # PG_PORT / REDIS_PORT choose the ports (default: free ports picked by the kernel);
 # SERVICES_TIMEOUT is the start/stop timeout in seconds (default 60).
@@ -250,9 +252,27 @@ cmd_stop() {
     fi
 }
 
+# An outage of DIR's PostgreSQL (for tests of what the bot does meanwhile), and its end.
+cmd_postgres() {
+    local action=$1 dir bindir
+    [[ $# -eq 2 && -d $2/pg ]] || die "usage: $0 $action-postgres DIR (after start DIR)"
+    dir=$(cd "$2" && pwd -P)
+    bindir=$(pg_bindir) || die "PostgreSQL is not installed"
+    if [[ $action == stop ]]; then
+        pg_running "$bindir" "$dir" || return 0
+        as_pg "$bindir/pg_ctl" stop -D "$dir/pg" -m fast -w -t "$TIMEOUT" -s >/dev/null
+    else
+        pg_running "$bindir" "$dir" && return 0
+        as_pg "$bindir/pg_ctl" start -D "$dir/pg" -l "$dir/pg/postgresql.log" -w -t "$TIMEOUT" \
+            -s >/dev/null 2>&1 || fail_with_log "$dir/pg/postgresql.log" "PostgreSQL did not start"
+    fi
+}
+
 case ${1:-} in
 install) cmd_install ;;
 start) cmd_start "${@:2}" ;;
 stop) cmd_stop "${@:2}" ;;
-*) die "usage: $0 install | start DIR | stop DIR" ;;
+stop-postgres) cmd_postgres stop "${@:2}" ;;
+start-postgres) cmd_postgres start "${@:2}" ;;
+*) die "usage: $0 install | start DIR | stop DIR | stop-postgres DIR | start-postgres DIR" ;;
 esac

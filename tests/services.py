@@ -38,3 +38,13 @@ def running_services(directory: Path) -> Iterator[dict[str, str]]:
         yield read_env(directory / "env")
     finally:
         _run("stop", directory)
+
+
+def stop_postgres(directory: Path) -> None:
+    """Stop the PostgreSQL of `running_services(directory)`, keeping its data (an outage)."""
+    _run("stop-postgres", directory)
+
+
+def start_postgres(directory: Path) -> None:
+    """Start it again, on the same port (the outage ends)."""
+    _run("start-postgres", directory)

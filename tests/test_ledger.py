@@ -290,12 +290,9 @@ def test_purge_deletes_everything_older_than_the_cutoff(store: LedgerTrackerStor
 # --- writing never breaks a reply ------------------------------------------------------------
 
 
-def test_a_database_outage_is_counted_and_survived(tmp_path: Path) -> None:
-    folder = tmp_path / "not-yet"
-    ledger = Ledger(engine_for(f"sqlite:///{folder / 'db.sqlite'}"), salt="s", article_version="v")
-    writer = LedgerWriter(ledger, max_attempts=50, backoff=0.05)
-    record = TurnRecord(
-        message_id="m1",
+def record_of(message_id: str) -> TurnRecord:
+    return TurnRecord(
+        message_id=message_id,
         created_at=datetime.now(timezone.utc),
         channel="rest",
         sender_id="p",
@@ -305,21 +302,55 @@ def test_a_database_outage_is_counted_and_survived(tmp_path: Path) -> None:
         intent="greet",
         confidence=1.0,
     )
-    started = time.monotonic()
-    writer.submit(record)  # the database cannot be opened: submit still returns at once
-    assert time.monotonic() - started < 0.05
+
+
+def wait_for_failures(writer: LedgerWriter, count: int) -> None:
     deadline = time.monotonic() + 10
-    while writer.failures < 2 and time.monotonic() < deadline:
+    while writer.failures < count and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert writer.failures >= 2 and writer.written == 0
+    assert writer.failures >= count
+
+
+def test_a_database_outage_is_counted_and_survived(tmp_path: Path) -> None:
+    """However many attempts an outage takes, no turn is dropped (only overflow is)."""
+    folder = tmp_path / "not-yet"
+    ledger = Ledger(engine_for(f"sqlite:///{folder / 'db.sqlite'}"), salt="s", article_version="v")
+    writer = LedgerWriter(ledger, max_attempts=2, backoff=0.01, max_backoff=0.05)
+    writer.submit(record_of("m1"))  # the database cannot be opened: submit returns anyway
+    wait_for_failures(writer, 5)  # more than max_attempts: outages are retried until they end
+    stats = writer.stats()
+    assert (stats["available"], stats["written"], stats["dropped"], stats["pending"]) == (
+        False, 0, 0, 1,
+    )  # fmt: skip
+    assert str(stats["last_error"]).startswith("OperationalError: unable to open database")
 
     folder.mkdir()  # the database comes back
     migrate(ledger.engine)
     assert writer.flush(timeout=20)
-    assert writer.written == 1 and writer.dropped == 0
-    writer.submit(replace(record, message_id="m2"))
+    assert writer.written == 1 and writer.dropped == 0 and writer.stats()["available"]
+    writer.submit(record_of("m2"))
     assert writer.flush()
     assert len(rows(ledger.engine, LedgerTurn)) == 2
+
+
+def test_during_an_outage_only_turns_beyond_the_queue_capacity_are_dropped(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "not-yet"
+    ledger = Ledger(engine_for(f"sqlite:///{folder / 'db.sqlite'}"), salt="s", article_version="v")
+    writer = LedgerWriter(ledger, capacity=3, backoff=0.01, max_backoff=0.05)
+    writer.submit(record_of("m0"))
+    wait_for_failures(writer, 1)  # m0 is the batch being retried; the queue is empty
+    for index in range(1, 10):
+        writer.submit(record_of(f"m{index}"))
+    assert (writer.stats()["pending"], writer.dropped) == (1 + 3, 6)
+
+    folder.mkdir()
+    migrate(ledger.engine)
+    assert writer.flush(timeout=20)
+    assert (writer.written, writer.dropped) == (4, 6)
+    stored = [turn.message_id for turn in rows(ledger.engine, LedgerTurn)]
+    assert stored == ["m0", "m1", "m2", "m3"]
 
 
 def test_the_salt_file_is_private_and_stable(

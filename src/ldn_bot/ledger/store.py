@@ -19,6 +19,7 @@ from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from ldn_bot.ledger.health import Availability, StoreHealth, describe, is_outage
 from ldn_bot.ledger.models import FeedbackVote, LedgerTurn
 from ldn_bot.ledger.turns import TurnRecord
 
@@ -142,23 +143,38 @@ class Ledger:
 class LedgerWriter:
     """Queues turns and writes them on a background thread, in batches.
 
-    `submit` never blocks and never raises. A failed write is logged and counted; its
-    turns are retried (up to `max_attempts`) so a short outage loses nothing, and dropped
-    after that with an error in the log rather than piling up without bound.
+    `submit` never blocks and never raises. While the database is unreachable the writer
+    keeps the turns and retries with a growing pause (up to `max_backoff` seconds), however
+    long the outage lasts; the queue holds at most `capacity` turns, and only turns
+    submitted to a full queue are dropped (counted, and logged). A batch the database
+    rejects (a data or SQL error, not an outage) is tried `max_attempts` times, then dropped.
+    The outage is logged when it begins and when it ends, not on every attempt.
     """
 
     def __init__(
-        self, ledger: Ledger, *, capacity: int = 10_000, max_attempts: int = 5, backoff: float = 1.0
+        self,
+        ledger: Ledger,
+        *,
+        capacity: int = 10_000,
+        max_attempts: int = 5,
+        backoff: float = 1.0,
+        max_backoff: float = 10.0,
     ) -> None:
         self.ledger = ledger
         self.max_attempts = max_attempts
         self.backoff = backoff
+        self.max_backoff = max_backoff
         self.written = 0
-        self.failures = 0
         self.dropped = 0
+        self.availability = Availability()
         self._queue: queue.Queue[TurnRecord] = queue.Queue(maxsize=capacity)
         self._thread = threading.Thread(target=self._run, name="ledger-writer", daemon=True)
         self._thread.start()
+
+    @property
+    def failures(self) -> int:
+        """Failed write attempts since the writer started."""
+        return self.availability.failures
 
     def submit(self, record: TurnRecord) -> None:
         try:
@@ -174,12 +190,22 @@ class LedgerWriter:
             time.sleep(0.01)
         return not self._queue.unfinished_tasks
 
-    def stats(self) -> Mapping[str, int]:
+    def health(self) -> StoreHealth:
+        return self.availability.snapshot(
+            pending=self._queue.unfinished_tasks, dropped=self.dropped
+        )
+
+    def stats(self) -> Mapping[str, Any]:
+        """Counters and outage state, as `/health` shows them."""
+        health = self.health()
         return {
             "written": self.written,
-            "failures": self.failures,
-            "dropped": self.dropped,
-            "pending": self._queue.unfinished_tasks,
+            "failures": health.failures,
+            "dropped": health.dropped_events,
+            "pending": health.pending_events,
+            "available": health.available,
+            "last_error": health.last_error,
+            "since": health.since,
         }
 
     def _run(self) -> None:
@@ -195,19 +221,41 @@ class LedgerWriter:
                 self._queue.task_done()
 
     def _write(self, batch: list[TurnRecord]) -> None:
-        for attempt in range(1, self.max_attempts + 1):
+        rejected = 0
+        pause = self.backoff
+        while True:
             try:
                 self.written += self.ledger.write(batch)
-                return
             except (SQLAlchemyError, OSError) as error:
-                self.failures += 1
-                logger.error(
-                    "ledger: write of %d turn(s) failed (attempt %d/%d): %s",
-                    len(batch),
-                    attempt,
-                    self.max_attempts,
-                    type(error).__name__,
-                )
-                time.sleep(self.backoff * attempt)
-        self.dropped += len(batch)
-        logger.error("ledger: %d turn(s) not recorded after %d attempts", len(batch), attempt)
+                if is_outage(error):
+                    if self.availability.failed(error):
+                        logger.error(
+                            "ledger: the database is unreachable (%s); turns wait in memory "
+                            "(at most %d) and are retried until it is back",
+                            describe(error),
+                            self._queue.maxsize,
+                        )
+                else:
+                    self._log_recovery(self.availability.rejected(error))
+                    rejected += 1
+                    logger.error(
+                        "ledger: write of %d turn(s) failed (attempt %d/%d): %s",
+                        len(batch),
+                        rejected,
+                        self.max_attempts,
+                        describe(error),
+                    )
+                    if rejected >= self.max_attempts:
+                        self.dropped += len(batch)
+                        logger.error("ledger: %d turn(s) not recorded", len(batch))
+                        return
+                time.sleep(pause)
+                pause = min(pause * 2, self.max_backoff)
+            else:
+                self._log_recovery(self.availability.succeeded())
+                return
+
+    @staticmethod
+    def _log_recovery(outage: float | None) -> None:
+        if outage is not None:
+            logger.warning("ledger: the database is back after %.0f s", outage)

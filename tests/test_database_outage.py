@@ -1,0 +1,348 @@
+"""The database going away and coming back: the bot keeps answering, nothing stored is lost
+or changed, and what happened meanwhile is stored once the database is back.
+
+Unit tests run Rasa's `FailSafeTrackerStore` around our store on a SQLite file whose
+statements fail while an outage is "on" (a SQLAlchemy hook raising the driver's own
+error); the end-to-end test stops a real PostgreSQL under `ldn-bot serve`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import shutil
+import sqlite3
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+import yaml
+from rasa.core.tracker_store import FailSafeTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+from services import running_services, start_postgres, stop_postgres
+from serving import serving
+from sqlalchemy.engine import Engine
+
+from ldn_bot.ledger.conversations import EVENTS
+from ldn_bot.ledger.health import describe
+from ldn_bot.ledger.models import LedgerTurn
+from ldn_bot.ledger.store import sender_hash
+from ldn_bot.settings import Settings
+from rasa_project import patches
+from rasa_project.tracker_store import LedgerTrackerStore
+
+UNREACHABLE = "unable to open database file"
+
+
+class Outage:
+    """Makes `engine`'s statements fail as SQLite's driver does when the file is unreachable
+    (or, with `rejecting`, as a database refusing the rows of one conversation). Raised
+    where the driver runs a statement, so SQLAlchemy wraps them as it wraps real errors."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.rejecting: str | None = None
+        self.down = False
+        for name in ("do_execute", "do_executemany", "do_execute_no_params"):
+            sa.event.listen(engine.dialect, name, self._check)
+
+    def _check(self, _cursor: Any, statement: str, *rest: Any) -> None:
+        if self.down:
+            raise sqlite3.OperationalError(UNREACHABLE)
+        if self.rejecting is not None and self.rejecting in repr(rest):
+            raise sqlite3.DataError("value too long")
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LedgerTrackerStore]:
+    monkeypatch.setenv("LDN_BOT_SALT", "test-salt")
+    patches.apply()  # as `ldn-bot` runs Rasa: new trackers come from our store
+    yield LedgerTrackerStore(
+        Domain.empty(), host=f"sqlite:///{tmp_path / 'conversations.sqlite'}", retry_every=0
+    )
+
+
+def failsafe(store: LedgerTrackerStore, errors: list[Exception]) -> FailSafeTrackerStore:
+    """Rasa's wrapper, as every agent has it; `errors` collects what it would fall back on."""
+    return FailSafeTrackerStore(store, on_tracker_store_error=errors.append)
+
+
+async def turn(rasa: FailSafeTrackerStore, sender: str, text: str) -> list[str]:
+    """One message as Rasa handles it: fetch (or create), add the turn, save. Returns the
+    user texts the dialogue saw before this message."""
+    tracker = await rasa.get_or_create_tracker(sender)
+    seen = [e.text for e in tracker.events if isinstance(e, UserUttered)]
+    tracker.update(UserUttered(text, intent={"name": "greet", "confidence": 1.0}))
+    tracker.update(ActionExecuted("utter_greet"))
+    tracker.update(BotUttered("hello", metadata={"utter_action": "utter_greet"}))
+    tracker.update(ActionExecuted("action_listen"))
+    await rasa.save(tracker)
+    return seen
+
+
+def stored_rows(engine: Engine) -> list[tuple[int, str, str]]:
+    with engine.connect() as connection:
+        query = sa.select(EVENTS.c.id, EVENTS.c.sender_id, EVENTS.c.data).order_by(EVENTS.c.id)
+        return [tuple(row) for row in connection.execute(query)]
+
+
+def user_texts(engine: Engine, sender: str) -> list[str]:
+    return [
+        json.loads(data)["text"]
+        for _id, row_sender, data in stored_rows(engine)
+        if row_sender == sender and json.loads(data)["event"] == "user"
+    ]
+
+
+def messages(caplog: pytest.LogCaptureFixture, text: str) -> int:
+    return sum(text in record.getMessage() for record in caplog.records)
+
+
+def test_turns_during_an_outage_are_stored_in_order_once_the_database_is_back(
+    store: LedgerTrackerStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="rasa_project.tracker_store")
+    outage = Outage(store.engine)
+    errors: list[Exception] = []
+    rasa = failsafe(store, errors)
+
+    async def scenario() -> None:
+        for text in ("a1", "a2"):
+            await turn(rasa, "alice", text)
+        before = stored_rows(store.engine)
+
+        outage.down = True
+        assert await turn(rasa, "alice", "a3") == ["a1", "a2"]  # from memory
+        assert await turn(rasa, "alice", "a4") == ["a1", "a2", "a3"]
+        assert await turn(rasa, "bob", "b1") == []  # new: a fresh conversation
+        assert await turn(rasa, "bob", "b2") == ["b1"]
+        health = store.health()
+        assert not health.available and health.since is not None
+        assert health.pending_events == 2 * 4 + (1 + 2 * 4)  # bob's starts with action_listen
+        assert health.last_error == f"OperationalError: {UNREACHABLE}"
+        outage.down = False
+        assert stored_rows(store.engine) == before  # nothing written, nothing changed
+
+        assert await turn(rasa, "alice", "a5") == ["a1", "a2", "a3", "a4"]
+        after = stored_rows(store.engine)
+        assert after[: len(before)] == before
+        assert user_texts(store.engine, "alice") == ["a1", "a2", "a3", "a4", "a5"]
+        assert user_texts(store.engine, "bob") == ["b1", "b2"]
+        assert len(after) == len(before) + 3 * 4 + 9  # every event once
+        health = store.health()
+        assert (health.available, health.pending_events, health.dropped_events) == (True, 0, 0)
+
+        # a server that never saw the outage reads the same conversations back
+        fresh = LedgerTrackerStore(Domain.empty(), host=str(store.engine.url))
+        assert await turn(failsafe(fresh, errors), "bob", "b3") == ["b1", "b2"]
+        assert await turn(rasa, "bob", "b4") == ["b1", "b2", "b3"]  # read again
+        assert user_texts(store.engine, "bob") == ["b1", "b2", "b3", "b4"]
+
+    asyncio.run(scenario())
+    assert errors == []  # Rasa never saw an error, so never swapped in its in-memory store
+    assert rasa._fallback_tracker_store is None
+    assert messages(caplog, "the database is unreachable") == 1  # once per outage
+    assert messages(caplog, "the database is back") == 1
+
+
+def test_the_store_writes_on_its_own_when_no_message_follows_the_outage(
+    store: LedgerTrackerStore,
+) -> None:
+    outage = Outage(store.engine)
+    store.retry_every = 0.05
+
+    async def scenario() -> int:
+        rasa = failsafe(store, [])
+        outage.down = True
+        await turn(rasa, "carol", "c1")
+        assert store.health().pending_events == 5
+        outage.down = False
+        deadline = asyncio.get_running_loop().time() + 10
+        while store.health().pending_events and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.01)
+        return store.health().pending_events
+
+    assert asyncio.run(scenario()) == 0
+    assert user_texts(store.engine, "carol") == ["c1"]
+    assert store.health().available
+
+
+def test_a_conversation_the_database_rejects_does_not_hold_back_the_others(
+    store: LedgerTrackerStore,
+) -> None:
+    outage = Outage(store.engine)
+
+    async def scenario() -> None:
+        rasa = failsafe(store, [])
+        outage.down = True
+        await turn(rasa, "too-long-id", "x1")
+        await turn(rasa, "dave", "d1")
+        outage.down, outage.rejecting = False, "too-long-id"
+        await turn(rasa, "dave", "d2")
+
+    asyncio.run(scenario())
+    assert user_texts(store.engine, "dave") == ["d1", "d2"]
+    assert user_texts(store.engine, "too-long-id") == []
+    health = store.health()
+    assert (health.available, health.pending_events, health.dropped_events) == (True, 0, 5)
+    assert health.last_error == "DataError: value too long"
+
+
+def test_events_beyond_max_pending_are_dropped_counted_and_logged_once(
+    store: LedgerTrackerStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.ERROR, logger="rasa_project.tracker_store")
+    outage = Outage(store.engine)
+    store.max_pending = 5
+
+    async def scenario() -> None:
+        rasa = failsafe(store, [])
+        outage.down = True
+        await turn(rasa, "erin", "e1")  # 5 events: kept
+        await turn(rasa, "erin", "e2")  # over the limit: dropped
+        assert await turn(rasa, "erin", "e3") == ["e1", "e2"]  # the dialogue goes on
+        outage.down = False
+        # once the database is back, memory is what the database holds again
+        assert await turn(rasa, "erin", "e4") == ["e1"]
+
+    asyncio.run(scenario())
+    assert user_texts(store.engine, "erin") == ["e1", "e4"]
+    assert store.health().dropped_events == 8
+    assert messages(caplog, "further events are not stored") == 1
+
+
+def test_errors_are_described_without_the_statements_parameters() -> None:
+    error = sa.exc.OperationalError(
+        "INSERT INTO events (data) VALUES (?)",
+        ("how much LDN should I take?",),
+        sqlite3.OperationalError("disk I/O error\nmore detail"),
+    )
+    assert describe(error) == "OperationalError: disk I/O error"
+
+
+# --- end to end: `ldn-bot serve` on a real PostgreSQL that stops ---------------------------
+
+BEFORE = {"alice": ["hello", "what is multiple sclerosis?"]}
+DURING = {
+    "alice": [
+        "what did the 2017 study find?",
+        "how much LDN should I take?",
+        "tell me more",
+        "and how much of it should I take?",
+    ],
+    "bob": ["hello", "how much LDN should I take?", "what are the side effects?"],
+}
+AFTER = {"alice": ["thanks"], "bob": ["bye"]}
+DOSE_QUESTIONS = {"how much LDN should I take?", "and how much of it should I take?"}
+SALT = "outage-test-salt"
+
+
+def say(url: str, sender: str, text: str) -> str:
+    """One REST message; the reply's texts joined."""
+    body = json.dumps({"sender": sender, "message": text}).encode()
+    request = urllib.request.Request(
+        f"{url}/webhooks/rest/webhook", data=body, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=60) as reply:
+        assert reply.status == 200
+        return " ".join(str(m.get("text", "")) for m in json.loads(reply.read())).strip()
+
+
+def health_of(url: str) -> tuple[int, dict[str, Any]]:
+    with urllib.request.urlopen(f"{url}/health", timeout=10) as reply:
+        return reply.status, json.loads(reply.read())
+
+
+def wait_for(check: Callable[[], bool], what: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.5)
+
+
+def ledger_turns(engine: Engine, senders: Iterable[str]) -> int:
+    hashes = [sender_hash(sender, SALT) for sender in senders]
+    query = sa.select(sa.func.count()).select_from(LedgerTurn)
+    with engine.connect() as connection:
+        return int(connection.scalar(query.where(LedgerTurn.sender_hash.in_(hashes))) or 0)
+
+
+@pytest.mark.model
+@pytest.mark.services
+def test_serve_answers_through_a_postgresql_outage_and_stores_it_all_afterwards(
+    cfg: Settings, trained_model: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    referral = yaml.safe_load((cfg.root / "domain.yml").read_text())["responses"][
+        "utter_dosing_referral"
+    ][0]["text"]
+    # Not under pytest's tmp root: a concurrent pytest session resets its mode to 0700,
+    # and the postgres user could then no longer reach its data to stop or start it.
+    services = Path(tempfile.mkdtemp(prefix="ldn-outage-"))
+    var = tmp_path_factory.mktemp("outage-var")
+    with running_services(services) as env:
+        database = env["LDN_BOT_DATABASE_URL"]
+        engine = sa.create_engine(database, future=True, pool_pre_ping=True)
+        with serving(cfg, var, {"LDN_BOT_DATABASE_URL": database, "LDN_BOT_SALT": SALT}) as bot:
+            for sender, texts in BEFORE.items():
+                assert all(say(bot, sender, text) for text in texts)
+            before = stored_rows(engine)
+            assert user_texts(engine, "alice") == BEFORE["alice"]
+
+            stop_postgres(services)
+            with pytest.raises(sa.exc.OperationalError):  # the outage is real
+                engine.connect().close()
+            replies = {
+                (sender, text): say(bot, sender, text)
+                for sender, texts in DURING.items()
+                for text in texts
+            }
+            status, health = health_of(bot)
+            assert (status, health["status"]) == (200, "degraded")
+            assert health["conversations"]["available"] is False
+            assert "OperationalError" in health["conversations"]["last_error"]
+            waiting = health["conversations"]["pending_events"]
+            assert waiting > 0
+
+            start_postgres(services)
+            wait_for(
+                lambda: health_of(bot)[1]["conversations"]["pending_events"] == 0,
+                "the events kept during the outage to be written",
+            )
+            for sender, texts in AFTER.items():
+                assert all(say(bot, sender, text) for text in texts)
+            turns = sum(len(texts) for phase in (BEFORE, DURING, AFTER) for texts in phase.values())
+            wait_for(lambda: ledger_turns(engine, DURING) == turns, "every turn's ledger row")
+            status, health = health_of(bot)
+        log = (var / "serve.log").read_text()
+        after = stored_rows(engine)
+        stored = {sender: user_texts(engine, sender) for sender in DURING}
+        ledger_rows = ledger_turns(engine, DURING)
+        engine.dispose()
+    shutil.rmtree(services, ignore_errors=True)
+
+    lost_replies = [key for key, reply in replies.items() if not reply]
+    assert lost_replies == []
+    for (_sender, text), reply in replies.items():
+        assert (referral in reply) == (text in DOSE_QUESTIONS), (text, reply)
+    assert log.count("conversations: the database is unreachable") == 1
+    assert log.count("conversations: the database is back") == 1
+    assert (status, health["status"], health["conversations"]["dropped_events"]) == (200, "ok", 0)
+    assert health["ledger"]["dropped"] == 0
+
+    assert after[: len(before)] == before  # nothing stored before the outage changed
+    for sender in DURING:
+        expected = BEFORE.get(sender, []) + DURING[sender] + AFTER[sender]
+        assert stored[sender] == expected  # each message once, in order
+    assert ledger_rows == turns
+    print(
+        f"\noutage: {len(replies)} messages sent, {len(lost_replies)} replies lost; "
+        f"{waiting} events waited in memory; {len(after) - len(before)} events stored after "
+        f"the outage began (all written after recovery); lost: "
+        f"{turns - ledger_rows} ledger rows, {health['conversations']['dropped_events']} events"
+    )
