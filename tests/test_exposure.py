@@ -299,7 +299,8 @@ class TestEverythingSwitchedOn:
         status, domain = api(exposed.url, "/domain")
         assert status == 200 and "responses" in domain
         sender = "api-reads-this"
-        assert rest_post(exposed.url, _body(sender, "hello"), **bearer(REST_TOKEN))[0] == 200
+        spoofed = {"sender": sender, "message": "hello", "input_channel": "slack"}
+        assert rest_post(exposed.url, json.dumps(spoofed).encode(), **bearer(REST_TOKEN))[0] == 200
         status, tracker = api(exposed.url, f"/conversations/{sender}/tracker")
         assert status == 200
         [user] = [e for e in tracker["events"] if e["event"] == "user"]
