@@ -1,9 +1,12 @@
 """The server `ldn-bot serve` runs: Rasa's channels plus the chat page, one Sanic app.
 
 Built like `rasa.core.run.configure_app`, minus what a public deployment must
-not expose: no HTTP API (so no model upload), no version banner on `/`.
-The page is served from the same origin as the socket.io channel, so no CORS
-is needed for the widget.
+not expose (`ldn_bot.exposure` says what is open):
+- the Rasa HTTP API only when asked for, with a token, read-only (`http_api.py`);
+- no version banner on `/`;
+- CORS only for the configured origins (the page is served from the same origin as the
+  socket.io channel, so the widget needs none);
+- REST only on loopback or with a token (`channels/rest.py`).
 """
 
 from __future__ import annotations
@@ -15,21 +18,29 @@ from pathlib import Path
 from typing import Any
 
 from rasa.core import channels
+from rasa.core.channels.channel import InputChannel
 from rasa.core.run import close_resources, create_http_input_channels, load_agent_on_start
 from rasa.core.utils import AvailableEndpoints
 from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+from sanic_cors import CORS
 from sqlalchemy.exc import SQLAlchemyError
 
+from ldn_bot.exposure import Exposure, RestAccess
 from ldn_bot.ledger.conversations import events_of, turn_of_bot_message
 from ldn_bot.slack import MemoryEventLedger, RedisEventLedger, SlackConfig
+from rasa_project.channels import RestInput, SocketIOInput
+from rasa_project.http_api import add_read_only_routes, rasa_api
 from rasa_project.tracker_store import ledger_store
 
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
 KEEP_ALIVE_SECONDS = 75
+# CORS headers for every route but socket.io's, which Engine.IO answers itself (two
+# Access-Control-Allow-Origin headers would make browsers refuse the answer).
+CORS_RESOURCES = r"^/(?!socket\.io/).*"
 
 
 def create_app(
@@ -38,21 +49,34 @@ def create_app(
     endpoints: AvailableEndpoints,
     credentials: Path,
     static_dir: Path,
+    exposure: Exposure,
     slack: SlackConfig | None = None,
     redis_url: str | None = None,
 ) -> Sanic:
     """The Sanic app: channels under /webhooks/, socket.io at /socket.io, the page at /,
     feedback votes at /api/feedback and a health check at /health.
 
-    Slack (/webhooks/slack/webhook) is on only when `slack` settings are given; with
+    `exposure` says whether REST is served and with which token, which other origins
+    get CORS and whether the read-only Rasa HTTP API is on. Slack
+    (/webhooks/slack/webhook) is on only when `slack` settings are given; with
     `redis_url` its de-duplication is shared by every server.
     """
-    app = Sanic("ldn_bot", configure_logging=False)
+    api = rasa_api(exposure.api, endpoints) if exposure.api is not None else None
+    # With the API on, both apps share one context: Rasa's handlers find the agent there.
+    app = Sanic("ldn_bot", configure_logging=False, ctx=api.ctx if api else None)
     app.config.REQUEST_MAX_SIZE = MAX_BODY_BYTES
     # Longer than a load balancer's idle timeout (60 s on most), so the balancer, not this
     # server, closes idle connections: otherwise a request can race the close and be reset.
     app.config.KEEP_ALIVE_TIMEOUT = KEEP_ALIVE_SECONDS
-    input_channels = create_http_input_channels(None, str(credentials))
+    if exposure.cors_origins:
+        CORS(
+            app,
+            resources={CORS_RESOURCES: {"origins": list(exposure.cors_origins)}},
+            automatic_options=True,
+        )
+    if api is not None:
+        add_read_only_routes(app, api)
+    input_channels = _exposed(create_http_input_channels(None, str(credentials)), exposure)
     if slack is not None:
         from rasa_project.channels.slack import SlackInput
 
@@ -144,6 +168,32 @@ def create_app(
     app.register_listener(_release, "before_server_stop")
     app.register_listener(close_resources, "after_server_stop")
     return app
+
+
+def _exposed(input_channels: list[InputChannel], exposure: Exposure) -> list[InputChannel]:
+    """The channels of credentials.yml with serve's access settings applied.
+
+    REST and socket.io must be our subclasses (Rasa's have no request checks and no
+    origin check); REST is dropped when `exposure` turns it off.
+    """
+    exposed: list[InputChannel] = []
+    for channel in input_channels:
+        if channel.name() == "rest":
+            if not isinstance(channel, RestInput):
+                raise RuntimeError(
+                    "credentials.yml: REST must be `rasa_project.channels.RestInput:`, not `rest:`"
+                )
+            if exposure.rest is RestAccess.OFF:
+                continue
+            channel = RestInput(token=exposure.rest_token)
+        elif channel.name() == "socketio":
+            if not isinstance(channel, SocketIOInput):
+                raise RuntimeError(
+                    "credentials.yml: socket.io must be `rasa_project.channels.SocketIOInput:`"
+                )
+            channel.cors_allowed_origins = exposure.cors_origins
+        exposed.append(channel)
+    return exposed
 
 
 async def _release(app: Sanic, _loop: Any) -> None:

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -17,13 +17,26 @@ from fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlackAPI
 from ldn_bot.settings import Settings
 
 SERVE = (sys.executable, "-m", "ldn_bot.cli", "serve")
+EXPOSURE_VARIABLES = ("LDN_BOT_API", "LDN_BOT_REST", "LDN_BOT_CORS")
+
+
+def without_exposure_variables(environ: Mapping[str, str]) -> dict[str, str]:
+    """`environ` without the variables that open the API, CORS or REST: a test's server
+    has the defaults unless the test says otherwise."""
+    return {k: v for k, v in environ.items() if not k.startswith(EXPOSURE_VARIABLES)}
 
 
 @contextlib.contextmanager
 def serving(
-    cfg: Settings, var: Path, env: dict[str, str], *, timeout: float = 180
+    cfg: Settings,
+    var: Path,
+    env: dict[str, str],
+    *,
+    args: Sequence[str] = (),
+    timeout: float = 180,
 ) -> Iterator[str]:
-    """`ldn-bot serve` in a child process on free ports; yields its URL once it answers.
+    """`ldn-bot serve [args]` in a child process on free ports; yields its loopback URL
+    once it answers.
 
     Its output goes to `var/serve.log` (a pipe nobody reads could fill up and stall it).
     """
@@ -34,9 +47,9 @@ def serving(
     log_path = var / "serve.log"
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
-            [*SERVE, "--port", str(port), "--action-port", str(action_port)],
+            [*SERVE, "--port", str(port), "--action-port", str(action_port), *args],
             cwd=cfg.root,
-            env={**os.environ, "LDN_BOT_VAR": str(var), **env},
+            env={**without_exposure_variables(os.environ), "LDN_BOT_VAR": str(var), **env},
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

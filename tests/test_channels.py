@@ -1,5 +1,6 @@
 """`ldn-bot serve` end to end: REST and socket.io on one server, the same replies
-as `ldn-bot ask` (golden transcripts), no HTTP API and no version banner."""
+as `ldn-bot ask` (golden transcripts); with the default exposure: no HTTP API, no version
+banner, no CORS for other sites, REST open on loopback and checking its requests."""
 
 from __future__ import annotations
 
@@ -16,6 +17,15 @@ from typing import Any
 
 import pytest
 import socketio
+from http_probes import (
+    FOREIGN,
+    MALFORMED_REST_BODIES,
+    http,
+    preflight,
+    rest_post,
+    socketio_handshake,
+    websocket_opens,
+)
 
 from ldn_bot.settings import Settings
 
@@ -129,6 +139,36 @@ def test_no_http_api_and_no_version_banner(server: str) -> None:
         assert error.value.code in (404, 405)
     with urllib.request.urlopen(f"{server}/config.js", timeout=5) as reply:
         assert b"Rasa" not in reply.read()
+    status, _, page = http(f"{server}/")
+    assert status == 200 and b"Hello from Rasa" not in page
+
+
+@pytest.mark.parametrize("body", MALFORMED_REST_BODIES.values(), ids=MALFORMED_REST_BODIES.keys())
+def test_malformed_rest_requests_get_a_400_with_a_json_reason(server: str, body: bytes) -> None:
+    status, headers, answer = rest_post(server, body)
+    assert status == 400
+    assert headers["content-type"].startswith("application/json")
+    assert json.loads(answer)["error"]
+
+
+def test_an_empty_rest_message_is_passed_on_and_answered(server: str) -> None:
+    status, _, answer = rest_post(server, json.dumps({"sender": "empty", "message": ""}).encode())
+    assert status == 200 and [m["text"] for m in json.loads(answer) if "text" in m]
+
+
+def test_other_sites_get_no_cors_by_default(server: str) -> None:
+    body = json.dumps({"sender": "cors-default", "message": "hello"}).encode()
+    status, headers, _ = rest_post(server, body, Origin=FOREIGN)
+    assert status == 200 and "access-control-allow-origin" not in headers
+    for path in ("/webhooks/rest/webhook", "/api/feedback"):
+        assert "access-control-allow-origin" not in preflight(server, path, FOREIGN)
+
+
+def test_socketio_accepts_only_its_own_origin_by_default(server: str) -> None:
+    assert socketio_handshake(server, FOREIGN) == 400
+    assert not websocket_opens(server, FOREIGN)
+    assert socketio_handshake(server, server) == 200  # the page's own origin
+    assert socketio_handshake(server, None) == 200  # not a browser: nothing to check
 
 
 def test_feedback_is_tied_to_the_ledger_row_of_its_answer(server: str, serve_var: Path) -> None:

@@ -206,11 +206,22 @@ def _date(text: str) -> datetime:
 
 def cmd_serve(cfg: Settings, args: argparse.Namespace) -> int:
     """Everything a deployment needs on this machine: Rasa + channels + page, action server."""
+    from ldn_bot.exposure import exposure_from
     from ldn_bot.runtime import SupervisedActionServer, endpoints, ensure_model, quiet_rasa
     from ldn_bot.slack import WEBHOOK_PATH, SlackConfig
     from rasa_project.web import create_app
 
-    slack = SlackConfig.from_env(os.environ)  # a half-set Slack stops here, before training
+    # Settings that do not add up stop here, before training.
+    exposure = exposure_from(
+        host=args.host,
+        environ=os.environ,
+        enable_api=args.enable_api,
+        api_token=args.api_token,
+        api_jwt_secret=args.api_jwt_secret,
+        cors_origins=args.cors_origin,
+        rest_token=args.rest_token,
+    )
+    slack = SlackConfig.from_env(os.environ)
     model = ensure_model(cfg, _progress)
     static_dir = cfg.root / "web" / "static"
     if not (static_dir / "vendor" / "webchat.js").exists():
@@ -222,12 +233,14 @@ def cmd_serve(cfg: Settings, args: argparse.Namespace) -> int:
             endpoints=endpoints(cfg, actions.url),
             credentials=cfg.credentials_path,
             static_dir=static_dir,
+            exposure=exposure,
             slack=slack,
             redis_url=cfg.redis_url,
         )
         local = f"http://{args.host}:{args.port}"
         print(f"ldn-bot is up: open {local}/  (Ctrl-C stops everything)", flush=True)
-        print(f"REST: POST {local}/webhooks/rest/webhook", flush=True)
+        for line in exposure.summary(local):
+            print(line, flush=True)
         print(f"Conversations and ledger: {_redacted(cfg.conversations_url)}", flush=True)
         if cfg.redis_url:
             print(f"Lock store: {_redacted(cfg.redis_url)}", flush=True)
@@ -295,6 +308,31 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default: localhost)")
     serve.add_argument("--port", type=int, default=5005, help="web and Rasa port (default: 5005)")
     serve.add_argument("--action-port", type=int, default=5055, help="action server port")
+    serve.add_argument(
+        "--enable-api",
+        action="store_true",
+        help="serve the read-only Rasa HTTP API (needs a token; also LDN_BOT_API=1)",
+    )
+    serve.add_argument(
+        "--api-token", help="token of the HTTP API's ?token= (better: LDN_BOT_API_TOKEN)"
+    )
+    serve.add_argument(
+        "--api-jwt-secret",
+        help="HS256 secret of HTTP API JWTs (better: LDN_BOT_API_JWT_SECRET)",
+    )
+    serve.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="another site allowed to use this server from a browser, e.g. "
+        "https://clinic.example (repeatable; default: LDN_BOT_CORS_ORIGINS, else none)",
+    )
+    serve.add_argument(
+        "--rest-token",
+        help="require 'Authorization: Bearer TOKEN' on REST; without one REST is served "
+        "on loopback only (better: LDN_BOT_REST_TOKEN)",
+    )
     serve.add_argument(
         "--public-url",
         default=os.environ.get("LDN_BOT_PUBLIC_URL"),

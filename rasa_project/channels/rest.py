@@ -1,0 +1,68 @@
+"""Rasa's REST channel with its requests checked first.
+
+Rasa's handler runs unchanged; a request middleware of the channel's blueprint answers
+first when the request is not one it should see:
+- 401 without `Authorization: Bearer <token>` when a token is configured (serve requires
+  one on any address but loopback, see `ldn_bot.exposure`);
+- 400 with `{"error": ...}` for a body that is not a JSON object with a string `sender`
+  (1-128 characters) and a string `message` (`ldn_bot.rest_request`). Rasa answers some
+  of these with a 500, and files others in the shared conversation "default" or under the
+  sender id "['a']".
+
+The checked body replaces the parsed JSON Rasa's handler reads, so a client cannot set
+`input_channel` (the channel name the ledger records).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from http import HTTPStatus
+from typing import Any
+
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.rest import RestInput as RasaRestInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from ldn_bot.exposure import bearer_matches
+from ldn_bot.rest_request import RestRequestError, parse_rest_request
+
+
+class RestInput(RasaRestInput):
+    """POST /webhooks/rest/webhook `{"sender": "...", "message": "..."}`."""
+
+    def __init__(self, *, token: str | None = None) -> None:
+        self.token = token
+
+    @classmethod
+    def name(cls) -> str:
+        return "rest"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> RestInput:
+        return cls()  # the token is a secret: it comes from serve's settings, not a file
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        rest_webhook = super().blueprint(on_new_message)
+
+        @rest_webhook.middleware("request")
+        async def check(request: Request) -> HTTPResponse | None:
+            if request.method != "POST":
+                return None
+            if self.token is not None and not bearer_matches(
+                request.headers.get("authorization"), self.token
+            ):
+                return response.json(
+                    {"error": "missing or wrong 'Authorization: Bearer <token>'"},
+                    status=HTTPStatus.UNAUTHORIZED,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+            try:
+                checked = parse_rest_request(request.body)
+            except RestRequestError as error:
+                return response.json({"error": str(error)}, status=HTTPStatus.BAD_REQUEST)
+            request.parsed_json = checked.as_json()  # type: ignore[assignment]  # Sanic types it None
+            return None
+
+        return rest_webhook

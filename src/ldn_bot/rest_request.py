@@ -1,0 +1,77 @@
+"""The body of a REST channel request, checked before Rasa sees it.
+
+Rasa's REST channel reads `sender` and `message` from any JSON body as they come: a
+non-object body is a 500, a missing sender puts the turn in the shared conversation
+"default", numbers and lists become the sender id "5" or "['a']", and a message that is
+not a string loses the turn. Here a body is either a `RestRequest` or a `RestRequestError`
+whose text says what to send instead.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+MAX_SENDER_LENGTH = 128  # the web channel's session ids are capped the same way
+EXPECTED = 'expected a JSON object like {"sender": "me", "message": "what is LDN?"}'
+
+
+class RestRequestError(ValueError):
+    """The request cannot be a turn: the text is the answer for the client."""
+
+
+@dataclass(frozen=True)
+class RestRequest:
+    """One user message for the REST channel.
+
+    Attributes:
+        sender: the conversation id, 1 to `MAX_SENDER_LENGTH` characters.
+        message: the text; may be empty (the bot answers empty input itself).
+        metadata: the optional `metadata` object, passed on to Rasa.
+    """
+
+    sender: str
+    message: str
+    metadata: dict[str, Any] | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """The body Rasa's channel reads: only these keys, so a client cannot set
+        `input_channel` (which the ledger records) or anything else."""
+        body: dict[str, Any] = {"sender": self.sender, "message": self.message}
+        if self.metadata is not None:
+            body["metadata"] = self.metadata
+        return body
+
+
+def parse_rest_request(body: bytes) -> RestRequest:
+    """The request in `body`, or `RestRequestError` saying what is wrong with it."""
+    try:
+        data: Any = json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise RestRequestError(f"the body is not UTF-8: {EXPECTED}") from error
+    except ValueError as error:
+        raise RestRequestError(f"the body is not JSON: {EXPECTED}") from error
+    if not isinstance(data, dict):
+        raise RestRequestError(f"the body is JSON but not an object: {EXPECTED}")
+    sender, message, metadata = data.get("sender"), data.get("message"), data.get("metadata")
+    if not isinstance(sender, str) or not sender.strip():
+        raise RestRequestError(f'"sender" must be a non-empty string: {EXPECTED}')
+    if len(sender) > MAX_SENDER_LENGTH:
+        raise RestRequestError(f'"sender" must be at most {MAX_SENDER_LENGTH} characters')
+    if not isinstance(message, str):
+        raise RestRequestError(f'"message" must be a string (it may be empty): {EXPECTED}')
+    if not _encodable(sender) or not _encodable(message):
+        raise RestRequestError('"sender" and "message" must not hold lone surrogates (\\ud800)')
+    if metadata is not None and not isinstance(metadata, dict):
+        raise RestRequestError('"metadata" must be a JSON object when given')
+    return RestRequest(sender=sender, message=message, metadata=metadata)
+
+
+def _encodable(text: str) -> bool:
+    """False for strings JSON allows but UTF-8 cannot store (a lone `\\ud800`)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

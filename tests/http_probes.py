@@ -1,0 +1,101 @@
+"""HTTP probes of a running `ldn-bot serve`: raw requests whose status and headers the
+exposure tests assert (HTTP errors are answers too), and the REST bodies it must refuse."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.error
+import urllib.request
+
+import aiohttp
+
+from ldn_bot.rest_request import MAX_SENDER_LENGTH
+
+FOREIGN = "https://evil.example"
+
+MALFORMED_REST_BODIES: dict[str, bytes] = {
+    "not JSON": b'{"sender": "a", ',
+    "empty body": b"",
+    "invalid UTF-8": b'{"sender": "a", "message": "\xff\xfe"}',
+    "JSON array": b'[{"sender": "a", "message": "hi"}]',
+    "JSON string": b'"hi"',
+    "JSON null": b"null",
+    "no sender": b'{"message": "hi"}',
+    "sender null": b'{"sender": null, "message": "hi"}',
+    "sender empty": b'{"sender": "", "message": "hi"}',
+    "sender number": b'{"sender": 5, "message": "hi"}',
+    "sender list": b'{"sender": ["a"], "message": "hi"}',
+    "sender object": b'{"sender": {"a": 1}, "message": "hi"}',
+    "sender too long": json.dumps(
+        {"sender": "x" * (MAX_SENDER_LENGTH + 1), "message": "hi"}
+    ).encode(),
+    "no message": b'{"sender": "a"}',
+    "message null": b'{"sender": "a", "message": null}',
+    "message number": b'{"sender": "a", "message": 5}',
+    "message list": b'{"sender": "a", "message": ["hi"]}',
+    "message object": b'{"sender": "a", "message": {"text": "hi"}}',
+    "lone surrogate": b'{"sender": "a", "message": "\\ud800"}',
+    "metadata not an object": b'{"sender": "a", "message": "hi", "metadata": "x"}',
+}
+
+
+def http(
+    url: str,
+    *,
+    method: str = "GET",
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers (lower-case names) and body; HTTP errors are answers too."""
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as reply:
+            return reply.status, {k.lower(): v for k, v in reply.headers.items()}, reply.read()
+    except urllib.error.HTTPError as error:
+        return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
+
+
+def rest_post(url: str, body: bytes, **headers: str) -> tuple[int, dict[str, str], bytes]:
+    return http(
+        f"{url}/webhooks/rest/webhook",
+        method="POST",
+        body=body,
+        headers={"Content-Type": "application/json", **headers},
+    )
+
+
+def preflight(url: str, path: str, origin: str) -> dict[str, str]:
+    _, headers, _ = http(
+        f"{url}{path}",
+        method="OPTIONS",
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
+    return headers
+
+
+def socketio_handshake(url: str, origin: str | None) -> int:
+    """Status of an Engine.IO polling handshake sent with this Origin."""
+    status, _, _ = http(
+        f"{url}/socket.io/?EIO=4&transport=polling", headers={"Origin": origin} if origin else {}
+    )
+    return status
+
+
+def websocket_opens(url: str, origin: str) -> bool:
+    """Whether an Engine.IO WebSocket handshake sent with this Origin is accepted."""
+
+    async def connect() -> bool:
+        ws_url = url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+        async with aiohttp.ClientSession() as session:
+            try:
+                async with session.ws_connect(ws_url, origin=origin, timeout=10):
+                    return True
+            except aiohttp.WSServerHandshakeError:
+                return False
+
+    return asyncio.run(connect())
