@@ -10,8 +10,11 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 
 WEB_STAMP := web/static/vendor/webchat.js
 CHROMIUM := /usr/bin/chromium
+# pip-audit lives in its own venv: it needs packaging>=21, rasa 3.6.21 pins packaging<21.
+AUDIT_VENV := .venv-audit
+AUDIT_STAMP := $(AUDIT_VENV)/.installed-$(shell sha1sum security/audit-tools.txt | cut -c1-12)
 
-.PHONY: install web browser services train chat serve test eval bench lint clean
+.PHONY: install web browser services train chat serve test eval bench lint audit clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -63,6 +66,14 @@ lint: install
 	@$(BIN)/ruff check src actions rasa_project tests bench
 	@$(BIN)/ruff format --check src actions rasa_project tests bench
 	@$(BIN)/mypy
+
+$(AUDIT_STAMP): security/audit-tools.txt
+	@test -x $(AUDIT_VENV)/bin/python || $(PYTHON) -m venv $(AUDIT_VENV)
+	@$(AUDIT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r security/audit-tools.txt
+	@rm -f $(AUDIT_VENV)/.installed-* && touch $@
+
+audit: install $(AUDIT_STAMP)  ## pip-audit of .venv + npm audit of web/; fails on findings not in security/audit-allowlist.txt
+	@$(AUDIT_VENV)/bin/python scripts/audit.py --venv $(VENV)
 
 clean:
 	rm -rf models results .rasa var .pytest_cache .hypothesis web/node_modules web/static/vendor
