@@ -14,7 +14,7 @@ CHROMIUM := /usr/bin/chromium
 AUDIT_VENV := .venv-audit
 AUDIT_STAMP := $(AUDIT_VENV)/.installed-$(shell sha1sum security/audit-tools.txt | cut -c1-12)
 
-.PHONY: install web browser services train chat serve test eval bench lint audit clean
+.PHONY: install web browser services train chat serve test soak eval bench lint audit clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,10 @@ serve: install web  ## web chat + REST + socket.io on http://127.0.0.1:5005/ (tr
 
 test: install web browser services  ## the whole test suite (trains the model when needed)
 	@$(BIN)/pytest
+
+soak: install web services  ## the reliability scenarios at full size: 100,000 guard and 10,000 REST fuzz inputs, action server killed under load (about 25 min)
+	@LDN_BOT_FUZZ_SCALE=10 $(BIN)/pytest tests/test_fuzz_guard.py tests/test_reliability.py tests/test_failures.py tests/test_database_outage.py
+	@cat reports/reliability.json
 
 eval: install  ## NLU 5-fold cross-validation, guard recall and false refusals
 	@$(BIN)/python -m ldn_bot.evaluation

@@ -30,6 +30,8 @@ MALFORMED_REST_BODIES: dict[str, bytes] = {
     "sender too long": json.dumps(
         {"sender": "x" * (MAX_SENDER_LENGTH + 1), "message": "hi"}
     ).encode(),
+    "sender with a line break": b'{"sender": "a\\n2026-01-01 INFO forged", "message": "hi"}',
+    "sender with NUL": b'{"sender": "a\\u0000b", "message": "hi"}',
     "no message": b'{"sender": "a"}',
     "message null": b'{"sender": "a", "message": null}',
     "message number": b'{"sender": "a", "message": 5}',

@@ -7,45 +7,16 @@ referred. `make soak` runs ten times as many (LDN_BOT_FUZZ_SCALE=10).
 
 from __future__ import annotations
 
-import os
-import unicodedata
-
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from strategies import REFERRED, anything, fuzz, huge, noise, undecodable
 
-from ldn_bot.evaluation import REDTEAM_FILE, Case, load_cases
+from ldn_bot.evaluation import Case
 from ldn_bot.guard.detector import GuardDetector
 from ldn_bot.guard.output import CHECK_FAILED, find_leak
 from ldn_bot.guard.verdict import Category, Verdict
 from ldn_bot.inputs import InputProblem, input_problem, printable
-
-SCALE = int(os.environ.get("LDN_BOT_FUZZ_SCALE", "1"))
-
-
-def fuzz(examples: int) -> settings:
-    return settings(
-        max_examples=examples * SCALE,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
-
-
-REFERRED = [c for c in load_cases(REDTEAM_FILE) if c.expect.refers_to_doctor]
-
-# Noise a user (or an attacker) wraps around a question: punctuation, symbols, emoji,
-# every kind of space, control and format characters (zero-width, bidi). No letters or
-# digits, nor symbols that are letters in disguise ("🄐" is "(A)", "①" is "1", and in
-# leetspeak "$" is "s" and "@" is "a": the guard reads "$plit" as "split" on purpose).
-noise = st.text(
-    alphabet=st.characters(categories=("P", "S", "Z", "Cc", "Cf"), exclude_characters="$@").filter(
-        lambda char: not any(c.isalnum() for c in unicodedata.normalize("NFKC", char))
-    ),
-    max_size=40,
-)
-anything = st.text(max_size=300)
-undecodable = st.binary(max_size=300).map(lambda raw: raw.decode("utf-8", errors="replace"))
-huge = st.tuples(st.text(max_size=50), st.integers(50, 400)).map(lambda t: t[0] * t[1])
 
 
 def _check(detector: GuardDetector, text: str) -> Verdict:

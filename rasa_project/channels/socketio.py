@@ -4,7 +4,9 @@ Rasa 3.6 calls `sio.enter_room(...)` without `await`; with the python-socketio
 5.x that Rasa now installs, `enter_room` is a coroutine, so the socket never
 joins the session's room and every reply (emitted to that room) is lost
 (rasa issue #13027). This subclass re-registers the `session_request` handler
-with the call awaited.
+with the call awaited, and the message handler so that any payload (not an object, a
+message that is not text, a huge or unprintable session id) gets an answer or is
+ignored, never an exception; messages are capped at 64 KB like HTTP bodies.
 
 Rasa also switches Engine.IO's origin check off (`cors_allowed_origins=[]`), so a page
 on any site could open a WebSocket to the bot (browsers apply no CORS to WebSockets).
@@ -14,15 +16,22 @@ is given other origins. Everything else is Rasa's.
 
 from __future__ import annotations
 
+import contextlib
+import json
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput as RasaSocketIOInput
+from rasa.core.channels.socketio import SocketIOOutput
 from sanic import Blueprint
 
+logger = logging.getLogger(__name__)
+
 OriginCheck = Callable[[str, dict[str, Any]], bool]
+MAX_MESSAGE_BYTES = 64 * 1024
 
 
 class SocketIOInput(RasaSocketIOInput):
@@ -46,17 +55,55 @@ class SocketIOInput(RasaSocketIOInput):
         # Engine.IO checks the Origin of every handshake, polling and WebSocket alike.
         sio.eio.cors_allowed_origins = _allowed_origins(self.cors_allowed_origins)
 
+        # The same size limit as the HTTP routes (Engine.IO's default is 1 MB).
+        sio.eio.max_http_buffer_size = MAX_MESSAGE_BYTES
+
         @sio.on("session_request", namespace=self.namespace)
         async def session_request(sid: str, data: dict[str, Any] | None) -> None:
             data = data if isinstance(data, dict) else {}
-            session_id = data.get("session_id") or uuid.uuid4().hex
-            if not isinstance(session_id, str) or len(session_id) > 128:
+            session_id = data.get("session_id")
+            if not _valid_session_id(session_id):
                 session_id = uuid.uuid4().hex
             if self.session_persistence:
                 await sio.enter_room(sid, session_id, namespace=self.namespace)
             await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
 
+        @sio.on(self.user_message_evt, namespace=self.namespace)
+        async def handle_message(sid: str, data: Any) -> None:
+            """Rasa's handler, for any payload: a message that is not text is answered as
+            an empty one, and a payload without a usable session id is ignored (as Rasa
+            ignores one without any) instead of raising in the handler."""
+            data = data if isinstance(data, dict) else {}
+            sender_id = data.get("session_id") if self.session_persistence else sid
+            if not _valid_session_id(sender_id):
+                logger.warning("socket.io message without a valid session id ignored")
+                return
+            text = data.get("message")
+            metadata = _metadata(data.get(self.metadata_key))
+            await on_new_message(
+                UserMessage(
+                    text if isinstance(text, str) else "",
+                    SocketIOOutput(sio, self.bot_message_evt),
+                    sender_id,
+                    input_channel=self.name(),
+                    metadata=metadata,
+                )
+            )
+
         return socketio_webhook
+
+
+def _metadata(raw: Any) -> dict[str, Any]:
+    """The message's metadata object (Rasa also accepts it as a JSON string)."""
+    if isinstance(raw, str):
+        with contextlib.suppress(ValueError):
+            raw = json.loads(raw)
+    return raw if isinstance(raw, dict) else {}
+
+
+def _valid_session_id(session_id: Any) -> bool:
+    """A session id the stores accept: printable text of 1 to 128 characters."""
+    return isinstance(session_id, str) and 0 < len(session_id) <= 128 and session_id.isprintable()
 
 
 def _allowed_origins(extra: tuple[str, ...]) -> OriginCheck | None:

@@ -59,6 +59,8 @@ def parse_rest_request(body: bytes) -> RestRequest:
         raise RestRequestError(f'"sender" must be a non-empty string: {EXPECTED}')
     if len(sender) > MAX_SENDER_LENGTH:
         raise RestRequestError(f'"sender" must be at most {MAX_SENDER_LENGTH} characters')
+    if not sender.isprintable():
+        raise RestRequestError('"sender" must not hold control characters or line breaks')
     if not isinstance(message, str):
         raise RestRequestError(f'"message" must be a string (it may be empty): {EXPECTED}')
     if not _encodable(sender) or not _encodable(message):

@@ -80,8 +80,13 @@ def turn_record(sender_id: str, turn: Sequence[Event]) -> TurnRecord | None:
         confidence=None if confidence is None else round(float(confidence), 4),
         sentence_ids=tuple(sentence_ids),
         model_id=(user.get("metadata") or {}).get("model_id"),
-        text=str(user.get("text") or ""),
+        text=_storable(str(user.get("text") or "")),
     )
+
+
+def _storable(text: str) -> str:
+    """Text every database stores: PostgreSQL refuses NUL, UTF-8 lone surrogates."""
+    return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
 
 
 def ledger_message_id(sender_id: str, user: Event) -> str:
