@@ -14,7 +14,8 @@ base class's `init_tracker` instead of the wrapped store's, so a store cannot ma
 tracker as its own; it now delegates, as it does for every other method.
 
 3. A custom action that cannot run still answers. When the action server is down,
-restarting, times out or fails, Rasa logs the error and drops the action's events, so
+restarting, times out, fails or sends a malformed reply, Rasa logs the error and drops
+the action's events, so
 the user gets silence. Now the turn says `utter_cannot_answer_now` ("I can't answer that
 right now"), and a failed `action_session_start` falls back to Rasa's own session start
 plus the disclaimer. The safety replies never need the action server (they are rules).
@@ -26,7 +27,6 @@ alone: a safety intent when it fires or fails, `nlu_failed` otherwise).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from functools import lru_cache, wraps
 from typing import Any
@@ -48,7 +48,6 @@ from rasa.shared.core.constants import ACTION_SESSION_START_NAME
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
-from rasa.shared.exceptions import RasaException
 
 logger = logging.getLogger(__name__)
 
@@ -95,8 +94,8 @@ async def _run_or_apologise(
         return await _rasa_remote_run(self, output_channel, nlg, tracker, domain)
     except ActionExecutionRejection:
         raise  # the action declined on purpose (forms): Rasa predicts another one
-    except (RasaException, asyncio.TimeoutError) as error:
-        logger.error("custom action %s failed (%s); answering without it", self.name(), error)
+    except Exception as error:  # unreachable, timed out, an error or a malformed reply
+        logger.error("custom action %s failed (%r); answering without it", self.name(), error)
     if self.name() == ACTION_SESSION_START_NAME:
         started = await ActionSessionStart().run(output_channel, nlg, tracker, domain)
         disclaimer = await ActionBotResponse(DISCLAIMER).run(output_channel, nlg, tracker, domain)

@@ -115,3 +115,37 @@ def test_when_the_nlu_fails_the_guard_alone_decides(var_cfg: Settings, trained_m
         )
     _check(var_cfg, results, "utter_cannot_answer_now")
     assert results[1].intent == "ask_dosing"
+
+
+@pytest.fixture
+def malformed_action_server() -> Iterator[str]:
+    """An action server that answers every call with a reply Rasa cannot use."""
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = b'{"events": "not a list", "responses": 5}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/webhook"
+    finally:
+        server.shutdown()
+
+
+def test_a_malformed_action_reply_costs_the_answer_not_the_reply(
+    var_cfg: Settings, trained_model: Path, malformed_action_server: str
+) -> None:
+    results = converse(var_cfg, trained_model, malformed_action_server, [q for q, _ in QUESTIONS])
+    _check(var_cfg, results, "utter_cannot_answer_now")

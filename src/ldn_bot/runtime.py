@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import os
@@ -252,14 +253,7 @@ class TurnResult:
     citations: list[str]
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "question": self.question,
-            "replies": self.replies,
-            "route": self.route,
-            "intent": self.intent,
-            "confidence": self.confidence,
-            "citations": self.citations,
-        }
+        return dataclasses.asdict(self)
 
 
 class Assistant:

@@ -8,6 +8,7 @@ from a database that rejects what it is given (retrying would not help).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -68,14 +69,7 @@ class StoreHealth:
     since: float | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "available": self.available,
-            "failures": self.failures,
-            "pending_events": self.pending_events,
-            "dropped_events": self.dropped_events,
-            "last_error": self.last_error,
-            "since": self.since,
-        }
+        return dataclasses.asdict(self)
 
 
 class Availability:
