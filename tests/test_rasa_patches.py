@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import re
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from jsonschema import ValidationError
@@ -10,6 +15,7 @@ from rasa.core.actions.action import RemoteAction
 from rasa.shared.core.domain import Domain
 from rasa.utils.endpoints import EndpointConfig
 
+from ldn_bot.guard.output import find_leak
 from ldn_bot.settings import Settings
 from rasa_project import patches
 from rasa_project.action_endpoint import PooledEndpointConfig
@@ -59,3 +65,88 @@ def test_pooled_endpoint_reuses_one_session_per_event_loop() -> None:
     first, second = asyncio.run(sessions())
     assert first is second
     assert isinstance(endpoint.copy(), PooledEndpointConfig)
+
+
+DOSE = "take 4.5 mg at bedtime; cut a 50 mg tablet in half"
+LEAKING = {
+    "text": {"text": DOSE},
+    "button_title": {"text": "Hi", "buttons": [{"title": DOSE, "payload": "/greet"}]},
+    "button_payload": {"text": "Hi", "buttons": [{"title": "More", "payload": DOSE}]},
+    "quick_replies": {"text": "Hi", "quick_replies": [{"title": DOSE, "payload": "/a"}]},
+    "custom": {"custom": {"blocks": [{"type": "section", "text": {"text": DOSE}}]}},
+    "attachment": {"attachment": {"type": "file", "payload": {"title": DOSE}}},
+    "image": {"image": "https://127.0.0.1/take-4.5mg-at-bedtime.png"},
+    "elements": {"elements": [{"title": "Dose", "subtitle": DOSE}]},
+    "metadata": {"text": "Hi", "answer": DOSE},
+}
+
+
+class _FakeSio:
+    def __init__(self) -> None:
+        self.sent: list[Any] = []
+
+    async def emit(self, event: str, data: Any, **kwargs: Any) -> None:
+        self.sent.append(data)
+
+
+def _channels() -> dict[str, tuple[Any, Callable[[], Any]]]:
+    """Each output channel the assistant serves, with what it handed on."""
+    from rasa.core.channels.channel import CollectingOutputChannel
+    from rasa.core.channels.socketio import SocketIOOutput
+
+    from ldn_bot.runtime import RecordingOutputChannel
+    from rasa_project.channels.slack import SlackOutput
+
+    rest = CollectingOutputChannel()
+    sio = _FakeSio()
+    socketio = SocketIOOutput(sio, "bot_uttered")  # type: ignore[arg-type]
+    slack = SlackOutput("xoxb-test", "C1", None, api_url="http://127.0.0.1:1/")
+    posted: list[Any] = []
+
+    async def post(message: dict[str, Any]) -> None:
+        posted.append(message)
+
+    slack._post = post  # type: ignore[method-assign]
+    ask = RecordingOutputChannel()
+    return {
+        "rest": (rest, lambda: rest.messages),
+        "socketio": (socketio, lambda: sio.sent),
+        "slack": (slack, lambda: posted),
+        "ask": (ask, lambda: ask.sent),
+    }
+
+
+@pytest.mark.parametrize("channel_name", ["rest", "socketio", "slack", "ask"])
+def test_a_dose_anywhere_in_a_message_never_reaches_a_channel(
+    domain: Domain, channel_name: str
+) -> None:
+    from rasa.core.actions.action import create_bot_utterance
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    channel, sent = _channels()[channel_name]
+    events = [create_bot_utterance(dict(message)) for message in LEAKING.values()]
+    processor = SimpleNamespace(domain=domain)
+    tracker = DialogueStateTracker("someone", slots=[])
+    asyncio.run(patches._send_guarded(processor, events, tracker, channel))  # type: ignore[arg-type]
+
+    out = json.dumps(sent(), ensure_ascii=False)
+    assert find_leak(out) is None and not re.search(r"\d\s*mg", out, re.IGNORECASE)
+    referral = domain.responses[patches.REFERRAL][0]["text"]
+    assert len(sent()) == len(LEAKING)
+    assert all(referral in json.dumps(one, ensure_ascii=False) for one in sent())
+    assert [e.metadata.get("output_guard") is not None for e in events] == [True] * len(LEAKING)
+
+
+def test_a_clean_message_reaches_the_channel_unchanged(domain: Domain) -> None:
+    from rasa.core.actions.action import create_bot_utterance
+    from rasa.core.channels.channel import CollectingOutputChannel
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    greet = domain.responses["utter_greet"][0]
+    events = [create_bot_utterance({**greet, "utter_action": "utter_greet"})]
+    channel = CollectingOutputChannel()
+    processor = SimpleNamespace(domain=domain)
+    tracker = DialogueStateTracker("someone", slots=[])
+    asyncio.run(patches._send_guarded(processor, events, tracker, channel))  # type: ignore[arg-type]
+    assert channel.messages[0]["text"] == greet["text"]
+    assert channel.messages[0]["buttons"] == greet["buttons"]
