@@ -303,3 +303,8 @@ def test_guarded_nlg_checks_buttons_not_only_the_text() -> None:
     bad = asyncio.run(GuardedNLG(domain=domain).generate("utter_bad", tracker, "rest"))
     assert bad is not None and bad["text"] == "Please ask your doctor."
     assert "buttons" not in bad or not bad["buttons"]
+
+
+def test_markup_in_one_field_cannot_hide_a_dose_in_another() -> None:
+    leak = check_outgoing({"text": "<", "answer": "4.5&nbsp;mg", "source": ">"})
+    assert leak is not None and leak.where == "answer"

@@ -66,33 +66,47 @@ def check_outgoing(message: Mapping[str, Any]) -> OutgoingLeak | None:
         return OutgoingLeak(UNWALKABLE, error.where)
     except Exception:  # whatever went wrong, the message does not go out
         return OutgoingLeak(UNWALKABLE, "(message)")
-    for where, text in strings:
-        leak = _leak_in(text)
-        if leak is not None:
-            return OutgoingLeak(leak, where)
-    for where, joined in _joined(strings):
-        leak = _leak_in(joined)
-        if leak is not None:
-            return OutgoingLeak(leak, where)
+    readings = [(where, text, plain(text)) for where, text in strings]
+    # A match in one string is also a match in any join of it (joined with spaces, its
+    # word boundaries stay), so a clean message costs the joins alone; the single
+    # strings are read only to say where a leak is. Each string is made plain on its
+    # own, so markup in one string cannot hide another.
+    for joined_where, joined in _joined(readings):
+        rule = _leak_in(*joined)
+        if rule is None:
+            continue
+        for where, text, plain_text in readings:
+            single = _leak_in(text, plain_text)
+            if single is not None:
+                return OutgoingLeak(single, where)
+        return OutgoingLeak(rule, joined_where)
     return None
 
 
-def _joined(strings: list[tuple[str, str]]) -> Iterator[tuple[str, str]]:
+_Reading = tuple[str, str, str]
+
+
+def _joined(readings: list[_Reading]) -> Iterator[tuple[str, tuple[str, str]]]:
     """The strings read together, as a client may render them side by side: all of
     them, the values alone, and the values of each field name (every button title)."""
-    yield "(joined)", " ".join(text for _, text in strings)
-    values = [(where, text) for where, text in strings if not where.endswith(_KEY)]
-    yield "(joined values)", " ".join(text for _, text in values)
-    by_field: dict[str, list[str]] = {}
-    for where, text in values:
-        by_field.setdefault(_FIELD.sub("", where).rsplit(".", 1)[-1], []).append(text)
-    for field, texts in by_field.items():
-        if len(texts) > 1:
-            yield f"(joined {field})", " ".join(texts)
+    yield "(joined)", _join(readings)
+    values = [reading for reading in readings if not reading[0].endswith(_KEY)]
+    yield "(joined values)", _join(values)
+    by_field: dict[str, list[_Reading]] = {}
+    for reading in values:
+        by_field.setdefault(_FIELD.sub("", reading[0]).rsplit(".", 1)[-1], []).append(reading)
+    for field, group in by_field.items():
+        if len(group) > 1:
+            yield f"(joined {field})", _join(group)
 
 
-def _leak_in(text: str) -> str | None:
-    for reading in (text, plain(text)):
+def _join(readings: list[_Reading]) -> tuple[str, str]:
+    return " ".join(r[1] for r in readings), " ".join(r[2] for r in readings)
+
+
+def _leak_in(text: str, plain_text: str) -> str | None:
+    readings = (text,) if plain_text == text.lower() else (text, plain_text)  # case-blind
+    for reading in readings:
         leak = find_leak(reading)
         if leak is not None:
             return leak.rule
