@@ -51,7 +51,7 @@ from contextvars import ContextVar
 from functools import lru_cache, wraps
 from typing import Any
 
-from jsonschema.exceptions import best_match
+from jsonschema.exceptions import ValidationError, best_match
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import (
     ActionBotResponse,
@@ -168,7 +168,9 @@ async def _run_guarded(
         )
         instead = REFERRAL
     except Exception as error:  # unreachable, timed out, an error or a malformed reply
-        logger.error("custom action %s failed (%r); answering without it", self.name(), error)
+        logger.error(
+            "custom action %s failed (%s); answering without it", self.name(), _described(error)
+        )
         instead = CANNOT_ANSWER_NOW
     finally:
         _contract.reset(token)
@@ -177,6 +179,15 @@ async def _run_guarded(
         disclaimer = await ActionBotResponse(DISCLAIMER).run(output_channel, nlg, tracker, domain)
         return [*disclaimer, *started]
     return await ActionBotResponse(instead).run(output_channel, nlg, tracker, domain)
+
+
+def _described(error: Exception) -> str:
+    """The error for the log; a malformed reply by where it broke the schema, not by the
+    reply's own text (which quotes what the action server sent)."""
+    if isinstance(error, ValidationError):
+        where = "/".join(map(str, error.absolute_schema_path))
+        return f"a reply that does not match the action reply schema at {where or '/'}"
+    return repr(error)
 
 
 def guard_outgoing(domain: Domain, events: list[Event] | None, sender_id: str) -> None:

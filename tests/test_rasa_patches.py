@@ -150,3 +150,13 @@ def test_a_clean_message_reaches_the_channel_unchanged(domain: Domain) -> None:
     asyncio.run(patches._send_guarded(processor, events, tracker, channel))  # type: ignore[arg-type]
     assert channel.messages[0]["text"] == greet["text"]
     assert channel.messages[0]["buttons"] == greet["buttons"]
+
+
+def test_a_malformed_reply_is_logged_without_its_text() -> None:
+    patches.apply()
+    action = RemoteAction("action_x", EndpointConfig("http://127.0.0.1:1"))
+    with pytest.raises(ValidationError) as error:
+        action._validate_action_result({"events": DOSE, "responses": []})
+    assert DOSE in str(error.value)  # Rasa's own message quotes the reply
+    described = patches._described(error.value)
+    assert DOSE not in described and "schema" in described
