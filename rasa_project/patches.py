@@ -32,7 +32,8 @@ citations and the exact article text for them, the guard verdict, `last_topic` s
 known topic; for `action_session_start` exactly the disclaimer and the session start
 events) before Rasa uses any of it. A refused reply is logged (ERROR, naming the action
 and what was refused, never its text) and the turn gets the dosing referral; a refused
-session start falls back to Rasa's own session start plus the disclaimer.
+session start falls back to Rasa's own session start plus the disclaimer. A rejection
+(HTTP 400) is refused the same way: the domain has no forms, so no action ever rejects.
 
 6. The output guard sees every outgoing message. Every `BotUttered` event, whatever
 produced it (a template, an action, a policy), is checked by
@@ -69,6 +70,7 @@ from rasa.shared.core.constants import ACTION_SESSION_START_NAME
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import BotUttered, Event
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.utils.endpoints import ClientResponseError
 
 from ldn_bot.guard.action_reply import ReplyContract, refusal
 from ldn_bot.guard.outgoing import check_outgoing
@@ -159,7 +161,10 @@ async def _run_guarded(
     try:
         return await _rasa_remote_run(self, output_channel, nlg, tracker, domain)
     except ActionExecutionRejection:
-        raise  # the action declined on purpose (forms): Rasa predicts another one
+        if domain.form_names:
+            raise  # the action declined on purpose (forms): Rasa predicts another one
+        logger.error("action server rejected %s, which never rejects; refused", self.name())
+        instead = REFERRAL
     except RefusedReply as refused:
         logger.error(
             "action server reply to %s refused (%s); answering with the referral",
@@ -187,7 +192,9 @@ def _described(error: Exception) -> str:
     if isinstance(error, ValidationError):
         where = "/".join(map(str, error.absolute_schema_path))
         return f"a reply that does not match the action reply schema at {where or '/'}"
-    return repr(error)
+    if isinstance(error.__cause__, ClientResponseError):  # its message quotes the body
+        return f"{type(error).__name__}: HTTP {error.__cause__.status} from the action server"
+    return f"{type(error).__name__}: {str(error).split(' Error: ')[0][:300]}"
 
 
 def guard_outgoing(domain: Domain, events: list[Event] | None, sender_id: str) -> None:

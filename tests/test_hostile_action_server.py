@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 import yaml
-from test_action_reply import article_reply, hostile, reply_of
+from test_action_reply import DOSE, article_reply, hostile, reply_of
 
 from actions.session import ActionSessionStart
 from ldn_bot.guard.output import find_leak
@@ -85,8 +85,9 @@ class HostileActionServer:
                 request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 owner.calls += 1
                 reply = owner.replies.get(request.get("next_action"), owner.replies["*"])
+                status, reply = reply if isinstance(reply, tuple) else (200, reply)
                 body = json.dumps(reply).encode()
-                self.send_response(200)
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -214,4 +215,28 @@ def test_with_the_reply_check_off_the_output_guard_alone_stops_the_dose(
     sent = json.dumps(turns, ensure_ascii=False)
     assert find_leak(sent) is None and not DOSE_PATTERN.search(sent.encode()), sent
     assert any(m.get("output_guard") for turn in turns for m in turn)
+    assert not DOSE_PATTERN.search(stored(var_cfg, assistant[0]))
+
+
+@pytest.mark.parametrize(
+    ("status", "instead"), [(400, "utter_dosing_referral"), (500, "utter_cannot_answer_now")]
+)
+def test_an_error_or_rejection_from_the_action_server_says_nothing_of_its_own(
+    kb: KnowledgeBase,
+    var_cfg: Settings,
+    action_server: HostileActionServer,
+    assistant: tuple[Any, asyncio.AbstractEventLoop],
+    caplog: pytest.LogCaptureFixture,
+    status: int,
+    instead: str,
+) -> None:
+    action_server.set_variant(kb, "free_text")
+    action_server.replies["*"] = (status, {"action_name": "action_answer_article", "error": DOSE})
+    with caplog.at_level("ERROR", logger="rasa_project.patches"):
+        turns = converse(assistant, f"error-{status}")
+    sent = json.dumps(turns, ensure_ascii=False)
+    assert find_leak(sent) is None and not DOSE_PATTERN.search(sent.encode()), sent
+    assert response(var_cfg, instead) in [m.get("text") for m in turns[0]]
+    ours = [r.getMessage() for r in caplog.records if r.name == "rasa_project.patches"]
+    assert ours and not any(DOSE_PATTERN.search(line.encode()) for line in ours), ours
     assert not DOSE_PATTERN.search(stored(var_cfg, assistant[0]))
