@@ -10,8 +10,11 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import assume, given
+from hypothesis import strategies as st
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
+from strategies import fuzz
 
 from actions.article import ActionAnswerArticle, ActionAnswerMore, ActionFallback
 from actions.session import ActionSessionStart
@@ -178,4 +181,52 @@ def test_free_text_from_the_action_server_is_refused(
 def test_a_reply_that_is_not_the_expected_shape_is_refused(
     contract: ReplyContract, reply: Any
 ) -> None:
+    assert refusal("action_answer_article", reply, contract) is not None
+
+
+json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=30)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=10), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+ITEM_KEYS = [
+    "text",
+    "buttons",
+    "elements",
+    "custom",
+    "image",
+    "attachment",
+    "quick_replies",
+    "answer",
+    "source",
+    "citations",
+    "template",
+    "response",
+    "metadata",
+    "json_message",
+]
+
+
+@given(key=st.one_of(st.sampled_from(ITEM_KEYS), st.text(max_size=10)), value=json_values)
+@fuzz(300)
+def test_any_change_to_what_an_action_sends_is_refused(
+    kb: KnowledgeBase, contract: ReplyContract, key: str, value: Any
+) -> None:
+    reply = copy.deepcopy(article_reply(kb))
+    item = reply["responses"][0]
+    assume(key not in item or item[key] != value)
+    item[key] = value
+    assert refusal("action_answer_article", reply, contract) is not None
+
+
+@given(event=st.dictionaries(st.sampled_from(["event", "name", "value", "text"]), json_values))
+@fuzz(200)
+def test_any_event_but_a_known_topic_is_refused(
+    kb: KnowledgeBase, contract: ReplyContract, event: dict[str, Any]
+) -> None:
+    assume(not (event.get("event") == "slot" and event.get("value") in (None, *kb.topics)))
+    reply = copy.deepcopy(article_reply(kb))
+    reply["events"].append(event)
     assert refusal("action_answer_article", reply, contract) is not None

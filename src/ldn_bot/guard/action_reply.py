@@ -82,7 +82,15 @@ class ReplyContract:
 
 
 def refusal(action: str, reply: Any, contract: ReplyContract) -> str | None:
-    """Why `action`'s reply is refused, or None when it may be used."""
+    """Why `action`'s reply is refused, or None when it may be used (never raises:
+    a reply it cannot read is refused)."""
+    try:
+        return _refusal(action, reply, contract)
+    except Exception:
+        return "a reply that could not be read"
+
+
+def _refusal(action: str, reply: Any, contract: ReplyContract) -> str | None:
     if not isinstance(reply, Mapping):
         return "a reply that is not an object"
     unknown = set(reply) - {"events", "responses"}
@@ -129,8 +137,10 @@ def _item_refusal(item: Any, contract: ReplyContract) -> str | None:
     if "guard" in item and not _is_verdict(item["guard"]):
         return "a malformed guard verdict"
     if params:
-        answer = (item.get("answer"), item.get("source"), tuple(citations))
-        if answer not in contract.answers:
+        answer, source = item.get("answer"), item.get("source")
+        if not isinstance(answer, str) or not isinstance(source, str):
+            return f"{name} values that are not text"
+        if (answer, source, tuple(citations)) not in contract.answers:
             return f"{name} values that are not the article's text for its citations"
     elif citations:
         return f"citations on {name}"
@@ -165,7 +175,9 @@ def _event_refusal(event: Any, contract: ReplyContract) -> str | None:
     name, value = event.get("name"), event.get("value")
     if name not in contract.slot_values:
         return f"slot {_shown(name)} may not be set"
-    if value is not None and value not in contract.slot_values[str(name)]:
+    if value is not None and (
+        not isinstance(value, str) or value not in contract.slot_values[str(name)]
+    ):
         return f"a value for {name} that is not known"
     return None
 
