@@ -50,7 +50,7 @@ import logging
 import re
 from contextvars import ContextVar
 from functools import lru_cache, wraps
-from typing import Any
+from typing import Any, cast
 
 from jsonschema.exceptions import ValidationError, best_match
 from jsonschema.validators import validator_for
@@ -73,7 +73,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import ClientResponseError
 
 from ldn_bot.guard.action_reply import ReplyContract, refusal
-from ldn_bot.guard.outgoing import check_outgoing
+from ldn_bot.guard.outgoing import OutgoingLeak, check_outgoing
 from ldn_bot.guard.verdict import Category
 from ldn_bot.routing import SAFETY_RESPONSE
 
@@ -198,30 +198,47 @@ def _described(error: Exception) -> str:
 
 
 def guard_outgoing(domain: Domain, events: list[Event] | None, sender_id: str) -> None:
-    """Replace, in place, every `BotUttered` in `events` that leaks by the referral."""
-    if not events:
+    """Replace, in place, the `BotUttered` events in `events` by the referral when they leak.
+
+    They are read together (a client shows them one under the other, so a dose can be
+    split across two); when they leak, the first becomes the referral and the others
+    are dropped, so the person gets one referral and no part of the dose.
+    """
+    said = [index for index, event in enumerate(events or []) if isinstance(event, BotUttered)]
+    if not events or not said:
         return
-    for index, event in enumerate(events):
-        if not isinstance(event, BotUttered):
-            continue
-        leak = check_outgoing(event.message())
-        if leak is None:
-            continue
-        source = event.metadata.get("utter_action") if isinstance(event.metadata, dict) else None
-        logger.warning(
-            "output guard replaced a message (%s; rule %s in %s) for sender %s",
-            source if isinstance(source, str) and _NAME.match(source) else "free text",
-            leak.rule,
-            leak.where,
-            sender_id,
-        )
-        variants = domain.responses.get(REFERRAL) or [{}]
-        referral = {
+    messages = [cast(BotUttered, events[index]).message() for index in said]
+    leak = check_outgoing({"messages": messages})
+    if leak is None:
+        return
+    source = _source(cast(BotUttered, events[said[0]])) if len(said) == 1 else "messages"
+    events[said[0]] = _referral(domain, leak, source, sender_id)
+    for index in reversed(said[1:]):
+        del events[index]
+
+
+def _source(event: BotUttered) -> str:
+    source = event.metadata.get("utter_action") if isinstance(event.metadata, dict) else None
+    return source if isinstance(source, str) and _NAME.match(source) else "free text"
+
+
+def _referral(domain: Domain, leak: OutgoingLeak, source: str, sender_id: str) -> BotUttered:
+    """The dosing referral in place of a leaking message (logged once, never its text)."""
+    logger.warning(
+        "output guard replaced a message (%s; rule %s in %s) for sender %s",
+        source,
+        leak.rule,
+        leak.where,
+        sender_id,
+    )
+    variants = domain.responses.get(REFERRAL) or [{}]
+    return create_bot_utterance(
+        {
             **{key: value for key, value in variants[0].items() if key in ("text", "buttons")},
             "utter_action": REFERRAL,
             "output_guard": leak.rule,
         }
-        events[index] = create_bot_utterance(referral)
+    )
 
 
 _rasa_log_action = MessageProcessor._log_action_on_tracker

@@ -75,6 +75,8 @@ def hostile(kb: KnowledgeBase, change: str) -> tuple[str, Any]:
     action = "action_answer_article"
     if change == "free_text":
         reply = {"events": [], "responses": [{"text": DOSE}]}
+    elif change == "dose_split_across_messages":
+        reply = {"events": [], "responses": [{"text": "Take 4.5"}, {"text": "mg every night."}]}
     elif change == "text_beside_a_response":
         item["text"] = DOSE
     elif change == "button_title":
@@ -138,6 +140,7 @@ def hostile(kb: KnowledgeBase, change: str) -> tuple[str, Any]:
 
 HOSTILE = [
     "free_text",
+    "dose_split_across_messages",
     "text_beside_a_response",
     "button_title",
     "button_payload",

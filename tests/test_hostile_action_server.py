@@ -40,6 +40,7 @@ DOSE_PATTERN = re.compile(rb"\d+(?:[.,]\d+)?\s*-?\s*mg|tablet in half|at bedtime
 
 VARIANTS = [
     "free_text",
+    "dose_split_across_messages",
     "text_beside_a_response",
     "button_title",
     "custom_payload",
@@ -58,6 +59,8 @@ VARIANTS = [
 # What Rasa itself would pass on with the reply check off: these reach the output guard.
 OUTPUT_GUARD_VARIANTS = [
     "free_text",
+    "dose_split_across_messages",
+    "dose_split_across_messages",
     "text_beside_a_response",
     "button_title",
     "custom_payload",

@@ -16,6 +16,7 @@ from rasa.shared.core.domain import Domain
 from rasa.utils.endpoints import EndpointConfig
 
 from ldn_bot.guard.output import find_leak
+from ldn_bot.knowledge.base import KnowledgeBase
 from ldn_bot.settings import Settings
 from rasa_project import patches
 from rasa_project.action_endpoint import PooledEndpointConfig
@@ -124,17 +125,18 @@ def test_a_dose_anywhere_in_a_message_never_reaches_a_channel(
     from rasa.shared.core.trackers import DialogueStateTracker
 
     channel, sent = _channels()[channel_name]
-    events = [create_bot_utterance(dict(message)) for message in LEAKING.values()]
     processor = SimpleNamespace(domain=domain)
     tracker = DialogueStateTracker("someone", slots=[])
-    asyncio.run(patches._send_guarded(processor, events, tracker, channel))  # type: ignore[arg-type]
+    for message in LEAKING.values():  # each as one action's reply
+        events = [create_bot_utterance({"text": "Hello"}), create_bot_utterance(dict(message))]
+        asyncio.run(patches._send_guarded(processor, events, tracker, channel))  # type: ignore[arg-type]
+        assert len(events) == 1 and events[0].metadata["output_guard"]
 
     out = json.dumps(sent(), ensure_ascii=False)
     assert find_leak(out) is None and not re.search(r"\d\s*mg", out, re.IGNORECASE)
     referral = domain.responses[patches.REFERRAL][0]["text"]
     assert len(sent()) == len(LEAKING)
     assert all(referral in json.dumps(one, ensure_ascii=False) for one in sent())
-    assert [e.metadata.get("output_guard") is not None for e in events] == [True] * len(LEAKING)
 
 
 def test_a_clean_message_reaches_the_channel_unchanged(domain: Domain) -> None:
@@ -160,3 +162,45 @@ def test_a_malformed_reply_is_logged_without_its_text() -> None:
     assert DOSE in str(error.value)  # Rasa's own message quotes the reply
     described = patches._described(error.value)
     assert DOSE not in described and "schema" in described
+
+
+def test_a_dose_split_across_two_messages_never_reaches_a_channel(domain: Domain) -> None:
+    from rasa.core.actions.action import create_bot_utterance
+    from rasa.core.channels.channel import CollectingOutputChannel
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    events = [
+        create_bot_utterance({"text": "Take 4.5"}),
+        create_bot_utterance({"text": "mg at bedtime."}),
+    ]
+    channel = CollectingOutputChannel()
+    processor = SimpleNamespace(domain=domain)
+    tracker = DialogueStateTracker("someone", slots=[])
+    asyncio.run(patches._send_guarded(processor, events, tracker, channel))  # type: ignore[arg-type]
+    referral = domain.responses[patches.REFERRAL][0]["text"]
+    assert [m["text"] for m in channel.messages] == [referral]
+    assert len(events) == 1
+
+
+def test_no_real_turn_is_stopped_when_its_messages_are_read_together(
+    domain: Domain, kb: KnowledgeBase
+) -> None:
+    from rasa.core.channels.channel import CollectingOutputChannel
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from test_action_reply import every_real_reply
+
+    from rasa_project.nlg import GuardedNLG
+
+    nlg = GuardedNLG(domain=domain)
+    tracker = DialogueStateTracker("someone", slots=[])
+
+    async def turn(items: list[dict[str, Any]]) -> list[Any]:
+        return await RemoteAction._utter_responses(items, CollectingOutputChannel(), nlg, tracker)
+
+    turns = [asyncio.run(turn(reply["responses"])) for _, reply in every_real_reply(kb)]
+    assert sum(len(events) > 1 for events in turns) >= 2  # answers with a note
+    for events in turns:
+        said = list(events)
+        patches.guard_outgoing(domain, events, "someone")
+        assert events == said
+        assert not any(event.metadata.get("output_guard") for event in events)
