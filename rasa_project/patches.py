@@ -46,6 +46,7 @@ A leaking message is replaced by the dosing referral and logged once with the ru
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from contextvars import ContextVar
@@ -208,13 +209,28 @@ def guard_outgoing(domain: Domain, events: list[Event] | None, sender_id: str) -
     if not events or not said:
         return
     messages = [cast(BotUttered, events[index]).message() for index in said]
-    leak = check_outgoing({"messages": messages})
+    leak = _check_messages(messages)
     if leak is None:
         return
     source = _source(cast(BotUttered, events[said[0]])) if len(said) == 1 else "messages"
     events[said[0]] = _referral(domain, leak, source, sender_id)
     for index in reversed(said[1:]):
         del events[index]
+
+
+def _check_messages(messages: list[dict[str, Any]]) -> OutgoingLeak | None:
+    """`check_outgoing` on messages read together, once per content: the same events are
+    checked before they are logged and again before they are sent."""
+    try:
+        key = json.dumps(messages, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):
+        return check_outgoing({"messages": messages})  # not JSON: it says why
+    return _check_json(key)
+
+
+@lru_cache(maxsize=128)
+def _check_json(key: str) -> OutgoingLeak | None:
+    return check_outgoing({"messages": json.loads(key)})
 
 
 def _source(event: BotUttered) -> str:

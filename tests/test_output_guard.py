@@ -200,6 +200,8 @@ def test_a_dose_in_a_key_of_custom_json_is_caught(key: str) -> None:
     [
         {"buttons": [{"title": "take 4.5", "payload": "/a"}, {"title": "mg at night"}]},
         {"text": "Take 4.5", "buttons": [{"title": "mg", "payload": "/a"}]},
+        {"buttons": [{"title": "mg", "payload": "/a"}], "text": "Take 4.5"},  # Rasa's order
+        {"messages": [{"text": "Hi"}, {"buttons": [{"title": "mg nightly"}], "text": "Take 4.5"}]},
         {"custom": {"dose": "4.5", "unit": "mg"}},
         {"custom": {"4.5": "mg"}},
     ],

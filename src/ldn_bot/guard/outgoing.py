@@ -36,6 +36,8 @@ _MARKUP = re.compile(r"[*_~`|\\]+")
 _SPACES = re.compile(r"\s+")
 _KEY = " (key)"
 _FIELD = re.compile(r"\[\d+\]")
+_MESSAGE = re.compile(r"^messages\[(\d+)\]\.")
+_SHOWN = {"text": 0, "buttons": 1, "quick_replies": 2, "elements": 3, "attachment": 4}
 
 
 @dataclass(frozen=True)
@@ -92,12 +94,21 @@ def _joined(readings: list[_Reading]) -> Iterator[tuple[str, tuple[str, str]]]:
     yield "(joined)", _join(readings)
     values = [reading for reading in readings if not reading[0].endswith(_KEY)]
     yield "(joined values)", _join(values)
+    yield "(joined as shown)", _join(sorted(values, key=_shown_order))
     by_field: dict[str, list[_Reading]] = {}
     for reading in values:
         by_field.setdefault(_FIELD.sub("", reading[0]).rsplit(".", 1)[-1], []).append(reading)
     for field, group in by_field.items():
         if len(group) > 1:
             yield f"(joined {field})", _join(group)
+
+
+def _shown_order(reading: _Reading) -> tuple[int, int]:
+    """Where a client shows a string: by message, then text above buttons above the rest."""
+    match = _MESSAGE.match(reading[0])
+    number = int(match.group(1)) if match else 0
+    field = re.split(r"[.\[]", reading[0][match.end() if match else 0 :], maxsplit=1)[0]
+    return number, _SHOWN.get(field, len(_SHOWN))
 
 
 def _join(readings: list[_Reading]) -> tuple[str, str]:
