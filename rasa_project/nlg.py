@@ -1,8 +1,10 @@
 """The output guard, wired into Rasa's response generation.
 
 Every templated reply, whether sent by a rule or by an action, is generated
-here; a reply that matches a dose-leak pattern is replaced by the dosing
-referral and logged. Configured in `endpoints.yml` as the `nlg` type.
+here; a reply with a dose-leak pattern anywhere (text, buttons, any field) is
+replaced by the dosing referral and logged. Configured in `endpoints.yml` as the
+`nlg` type. This is the first check; `rasa_project.patches` checks every message
+again, whatever produced it, just before it is logged and sent.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
-from ldn_bot.guard.output import find_leak
+from ldn_bot.guard.outgoing import check_outgoing
 from ldn_bot.guard.verdict import Category
 from ldn_bot.routing import SAFETY_RESPONSE
 
@@ -40,13 +42,14 @@ class GuardedNLG(TemplatedNaturalLanguageGenerator):
         **kwargs: Any,
     ) -> dict[str, Any] | None:
         draft = await super().generate(utter_action, tracker, output_channel, **kwargs)
-        leak = find_leak((draft or {}).get("text"))
+        leak = check_outgoing(draft or {})
         if leak is None:
             return draft
         logger.warning(
-            "output guard replaced response %s (rule %s) for sender %s",
+            "output guard replaced response %s (rule %s in %s) for sender %s",
             utter_action,
             leak.rule,
+            leak.where,
             tracker.sender_id,
         )
         safe = await super().generate(REFERRAL, tracker, output_channel)
