@@ -64,7 +64,10 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LedgerTra
     monkeypatch.setenv("LDN_BOT_SALT", "test-salt")
     patches.apply()  # as `ldn-bot` runs Rasa: new trackers come from our store
     yield LedgerTrackerStore(
-        Domain.empty(), host=f"sqlite:///{tmp_path / 'conversations.sqlite'}", retry_every=0
+        Domain.empty(),
+        host=f"sqlite:///{tmp_path / 'conversations.sqlite'}",
+        retry_every=0,
+        quarantine_dir=str(tmp_path / "quarantine"),
     )
 
 
@@ -190,8 +193,13 @@ def test_a_conversation_the_database_rejects_does_not_hold_back_the_others(
     assert user_texts(store.engine, "dave") == ["d1", "d2"]
     assert user_texts(store.engine, "too-long-id") == []
     health = store.health()
-    assert (health.available, health.pending_events, health.dropped_events) == (True, 0, 5)
+    assert (health.available, health.pending_events, health.dropped_events) == (True, 0, 0)
+    assert health.poisoned == 1  # set aside, not dropped: kept in the quarantine file
     assert health.last_error == "DataError: value too long"
+    (kept,) = store.quarantine.read()
+    assert (kept["kind"], kept["reason"]) == ("conversation", "DataError: value too long")
+    assert kept["items"][0]["sender_id"] == "too-long-id"
+    assert [e["text"] for e in kept["items"][0]["events"] if e["event"] == "user"] == ["x1"]
 
 
 def test_events_beyond_max_pending_are_dropped_counted_and_logged_once(
