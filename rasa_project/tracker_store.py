@@ -91,7 +91,15 @@ _SERIALISING_ERRORS = (RecursionError, ValueError, TypeError)
 # Marker put in place of metadata that could not be serialised.
 METADATA_DROPPED = "ldn_bot_metadata_dropped"
 
+# Deepest nesting an event may have (the channels allow 8 levels of metadata; Rasa's own
+# events have a few): deeper ones would break `copy.deepcopy` of the conversation.
+MAX_EVENT_DEPTH = 64
+
 _T = TypeVar("_T")
+
+
+class _TooDeep(ValueError):
+    """An event nested more than `MAX_EVENT_DEPTH` levels."""
 
 
 @dataclass
@@ -386,22 +394,28 @@ class LedgerTrackerStore(SQLTrackerStore):
         self._dropped += len(serialised)
 
     def _serialised(self, sender_id: str, event: Event) -> str:
-        """`event` as its row's JSON; metadata that cannot be serialised is replaced (in
-        the event itself, so the dialogue's copy no longer holds it either) and logged."""
+        """`event` as its row's JSON; metadata that cannot be serialised, or is nested more
+        than `MAX_EVENT_DEPTH` levels (it would serialise on a shallow stack, then break
+        every later copy of the conversation), is replaced (in the event itself, so the
+        dialogue's copy no longer holds it either) and logged."""
         try:
-            return json.dumps(event.as_dict())
+            return _event_json(event)
         except _SERIALISING_ERRORS as error:
-            event.metadata = {METADATA_DROPPED: type(error).__name__}
-            text = json.dumps(event.as_dict())  # still failing: the caller sets it aside
+            reason = str(error) if isinstance(error, _TooDeep) else type(error).__name__
+            event.metadata = {METADATA_DROPPED: reason}
+            parse_data = getattr(event, "parse_data", None)  # a user message's holds it too
+            if isinstance(parse_data, dict) and "metadata" in parse_data:
+                parse_data["metadata"] = event.metadata
+            text = _event_json(event)  # still failing: the caller sets the event aside
             self._poisoned += 1
             logger.error(
-                "conversations: a %r event of %s could not be serialised (%s); stored "
-                "with its metadata replaced by {%r: %r}",
+                "conversations: a %r event of %s could not be stored as it was (%s); "
+                "stored with its metadata replaced by {%r: %r}",
                 event.type_name,
                 self._sender(sender_id),
-                type(error).__name__,
+                reason,
                 METADATA_DROPPED,
-                type(error).__name__,
+                reason,
             )
             return text
 
@@ -628,6 +642,21 @@ class LedgerTrackerStore(SQLTrackerStore):
     def latest_turn(self, sender_id: str) -> TurnRecord | None:
         """The ledger record of the last turn saved for `sender_id` by this process."""
         return self._turns.get(sender_id)
+
+
+def _event_json(event: Event) -> str:
+    """The event's row JSON; `_TooDeep` (checked without recursion) before serialising."""
+    data = event.as_dict()
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_EVENT_DEPTH:
+            raise _TooDeep(f"nested more than {MAX_EVENT_DEPTH} levels")
+        if isinstance(value, dict):
+            stack.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, (list, tuple)):
+            stack.extend((item, depth + 1) for item in value)
+    return json.dumps(data)
 
 
 def _event_dict(event: Event) -> Any:
