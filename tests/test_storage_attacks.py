@@ -323,3 +323,13 @@ def test_nothing_queued_is_dropped_silently_at_shutdown(
     ]
     assert f"{len(events)} event(s) of 1 conversation(s) not written at exit" in log
     assert user_texts(database)["leaving"] == ["first"]
+    ledger_file = var / "quarantine" / "ledger.jsonl"  # the ledger rows: written or kept
+    kept_turns = [
+        item["message_id"]
+        for line in (ledger_file.open() if ledger_file.exists() else [])
+        for item in json.loads(line)["items"]
+    ]
+    assert ledger_rows(database) + len(kept_turns) == 1 + 3
+    if kept_turns:
+        assert f"{len(kept_turns)} turn(s) not written at exit" in log
+    print(f"\nat exit: {len(events)} events and {len(kept_turns)} ledger rows kept, 0 dropped")
