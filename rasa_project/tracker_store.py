@@ -48,7 +48,7 @@ import logging
 import time
 import weakref
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -228,7 +228,7 @@ class LedgerTrackerStore(SQLTrackerStore):
 
     def _retrieve_now(self, sender_id: str) -> DialogueStateTracker | None:
         try:
-            return self._retrieve(sender_id)
+            return self._retrieve_windowed(sender_id)
         except Exception:  # the last line: an error here would make Rasa drop the store
             logger.exception(
                 "conversations: could not read conversation %s; it starts afresh",
@@ -238,7 +238,7 @@ class LedgerTrackerStore(SQLTrackerStore):
                 self._cache.pop(sender_id, None)
             return None
 
-    def _retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+    def _retrieve_windowed(self, sender_id: str) -> DialogueStateTracker | None:
         usable = self._database_usable()  # first, as it may write this conversation's events
         conversation = self._cache.pop(sender_id, None)
         if usable:
@@ -253,6 +253,21 @@ class LedgerTrackerStore(SQLTrackerStore):
             return None
         self._remember(sender_id, conversation)
         return self._working_copy(conversation.tracker)
+
+    async def retrieve_full_tracker(self, conversation_id: str) -> DialogueStateTracker | None:
+        """Every event of every session (the HTTP API's tracker and story routes): Rasa's
+        read, on the database thread."""
+        return await self._in_worker(self._retrieve_full_now, conversation_id)
+
+    def _retrieve_full_now(self, conversation_id: str) -> DialogueStateTracker | None:
+        return asyncio.run(SQLTrackerStore.retrieve_full_tracker(self, conversation_id))
+
+    async def keys(self) -> Iterable[str]:
+        """Every conversation id, read on the database thread."""
+        return await self._in_worker(self._keys_now)
+
+    def _keys_now(self) -> Iterable[str]:
+        return asyncio.run(SQLTrackerStore.keys(self))
 
     def _load(self, sender_id: str) -> _Conversation | None:
         """The conversation since its last session start, from the database (a cache miss)."""
