@@ -64,6 +64,13 @@ def test_a_rest_body_nested_at_any_depth_is_a_request_error_never_a_crash(levels
         parse_rest_request(body)
 
 
+def test_an_unclosed_64_kb_nesting_is_a_request_error_never_a_crash() -> None:
+    """The deepest body the 64 KB limit lets through: 65,000 levels, never closed."""
+    body = b'{"sender": "a", "message": "hi", "metadata": ' + b"[" * 65_000
+    with pytest.raises(RestRequestError, match="nested too deeply"):
+        parse_rest_request(body)
+
+
 def test_rest_metadata_reasons_reach_the_client() -> None:
     body = json.dumps({"sender": "a", "message": "hi", "metadata": {"a": float("nan")}})
     with pytest.raises(RestRequestError, match="finite"):
