@@ -21,18 +21,39 @@ database error to Rasa: events it could not write wait in memory, in order, and 
 written exactly once when the database answers again (on a later save, or a retry every
 `retry_every` seconds); meanwhile conversations continue from the in-memory window, and
 a conversation not in memory starts afresh. `health()` tells how it is going.
+
+Every database call runs on one worker thread, never on Rasa's event loop, and so does
+everything that touches the store's memory (the cache and the waiting events), so they
+stay consistent without locks: a database that is slow or locked by another process
+(SQLite waits at most `SQLITE_BUSY_TIMEOUT` seconds, then it is an outage) delays the
+turns that wait for it, not the server (`/health` and other conversations keep being
+answered).
+
+One conversation that cannot be written never holds back the others: an event that
+cannot be serialised (say, metadata nested 980 levels deep) is stored with its metadata
+replaced by a note, and a conversation whose rows the database rejects (not an outage)
+is set aside: logged once (sender hash, event types, error class), counted as
+`poisoned` in `health()` and kept in the quarantine file (`ldn_bot.ledger.quarantine`).
+At exit, what is still waiting is written or, if it cannot be, kept there too, with a
+log line giving its count.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import copy
 import json
 import logging
 import time
+import weakref
 from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
@@ -44,8 +65,16 @@ from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.exc import SQLAlchemyError
 
 from ldn_bot.ledger.health import Availability, StoreHealth, describe, is_outage
+from ldn_bot.ledger.quarantine import Quarantine, plain
 from ldn_bot.ledger.schema import migrate
-from ldn_bot.ledger.store import Ledger, LedgerWriter, article_version, engine_for
+from ldn_bot.ledger.store import (
+    POSTGRESQL_OPTIONS,
+    SQLITE_BUSY_TIMEOUT,
+    Ledger,
+    LedgerWriter,
+    article_version,
+    engine_for,
+)
 from ldn_bot.ledger.turns import TurnRecord, last_turn, turn_record
 from ldn_bot.settings import settings
 
@@ -57,6 +86,20 @@ _STORED = "_ldn_stored_events"
 
 # What a database call may raise when the database is down or refuses a write.
 _DATABASE_ERRORS = (SQLAlchemyError, OSError)
+# What serialising an odd event may raise (deep nesting, values JSON cannot hold).
+_SERIALISING_ERRORS = (RecursionError, ValueError, TypeError)
+# Marker put in place of metadata that could not be serialised.
+METADATA_DROPPED = "ldn_bot_metadata_dropped"
+
+# Deepest nesting an event may have (the channels allow 8 levels of metadata; Rasa's own
+# events have a few): deeper ones would break `copy.deepcopy` of the conversation.
+MAX_EVENT_DEPTH = 64
+
+_T = TypeVar("_T")
+
+
+class _TooDeep(ValueError):
+    """An event nested more than `MAX_EVENT_DEPTH` levels."""
 
 
 @dataclass
@@ -79,6 +122,7 @@ class LedgerTrackerStore(SQLTrackerStore):
         retry_every: seconds between attempts to reach the database during an outage.
         max_pending: events kept in memory during an outage; later ones are dropped
             (counted in `health()` and logged).
+        quarantine_dir: where set-aside items are kept (default `var/quarantine`).
     """
 
     def __init__(
@@ -92,6 +136,7 @@ class LedgerTrackerStore(SQLTrackerStore):
         cache_size: int = 2000,
         retry_every: float = 5.0,
         max_pending: int = 50_000,
+        quarantine_dir: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(domain, dialect, host, db=db, event_broker=event_broker, **kwargs)
@@ -105,17 +150,20 @@ class LedgerTrackerStore(SQLTrackerStore):
                 url,
                 poolclass=sa.pool.QueuePool,
                 pool_size=4,
-                connect_args={"check_same_thread": False, "timeout": 30},
+                connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT},
             )
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
             self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
         elif engine.dialect.name == "postgresql":
-            # Test pooled connections before use (a restarted server leaves them dead) and
-            # give up connecting after 5 s: a call blocks the event loop while it waits.
+            # Test pooled connections before use (a restarted server leaves them dead), give
+            # up connecting after 5 s and end statements blocked on a lock after seconds:
+            # the turn waits meanwhile (the event loop does not).
             url = engine.url
             engine.dispose()
             options = create_engine_kwargs(url)
-            options.setdefault("connect_args", {})["connect_timeout"] = 5
+            connect_args = options.setdefault("connect_args", {})
+            connect_args["connect_timeout"] = 5
+            connect_args.setdefault("options", POSTGRESQL_OPTIONS)
             self.engine = sa.create_engine(url, pool_pre_ping=True, **options)
             self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
         self.window = int(window)
@@ -123,11 +171,16 @@ class LedgerTrackerStore(SQLTrackerStore):
         self.retry_every = float(retry_every)
         self.max_pending = int(max_pending)
         self._cache: OrderedDict[str, _Conversation] = OrderedDict()
-        # Events not yet written, per conversation, in order; conversations in the order
-        # their first waiting event arrived. Empty whenever the database is available.
-        self._pending: OrderedDict[str, list[Event]] = OrderedDict()
+        # Events not yet written, per conversation, in order, with their serialised form;
+        # conversations in the order their first waiting event arrived. Empty whenever the
+        # database is available.
+        self._pending: OrderedDict[str, list[tuple[Event, str]]] = OrderedDict()
         self._pending_count = 0
         self._dropped = 0
+        self._poisoned = 0
+        # The one thread that runs database calls and touches the memory above.
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="conversations-db")
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._overflowing = False  # max_pending reached during this outage (logged once)
         self._availability = Availability()
         self._next_attempt = 0.0  # time.monotonic() before which an outage is not retried
@@ -135,6 +188,8 @@ class LedgerTrackerStore(SQLTrackerStore):
         self._retry_loop: asyncio.AbstractEventLoop | None = None
         self._turns: OrderedDict[str, TurnRecord] = OrderedDict()
         cfg = settings()
+        folder = Path(quarantine_dir) if quarantine_dir else cfg.var_dir / "quarantine"
+        self.quarantine = Quarantine(folder / "conversations.jsonl")
         engine = engine_for(self.engine.url)
         try:
             migrate(engine)
@@ -146,7 +201,17 @@ class LedgerTrackerStore(SQLTrackerStore):
             article_version=article_version(cfg.article_path),
             store_text=cfg.ledger_text,
         )
-        self.ledger_writer = LedgerWriter(self.ledger)
+        self.ledger_writer = LedgerWriter(
+            self.ledger, quarantine=Quarantine(folder / "ledger.jsonl")
+        )
+        self._closed = False
+        # At exit (after the worker threads are joined): write or keep what still waits.
+        atexit.register(_close_at_exit, weakref.ref(self))
+
+    async def _in_worker(self, function: Callable[..., _T], *args: Any) -> _T:
+        """Run `function(*args)` on the database thread; the event loop stays free."""
+        self._loop = asyncio.get_running_loop()
+        return await self._loop.run_in_executor(self._worker, partial(function, *args))
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -159,6 +224,21 @@ class LedgerTrackerStore(SQLTrackerStore):
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         """The conversation, caught up with the database; during an outage, as this server
         last saw it (None, so a fresh start, when it is not in memory)."""
+        return await self._in_worker(self._retrieve_now, sender_id)
+
+    def _retrieve_now(self, sender_id: str) -> DialogueStateTracker | None:
+        try:
+            return self._retrieve_windowed(sender_id)
+        except Exception:  # the last line: an error here would make Rasa drop the store
+            logger.exception(
+                "conversations: could not read conversation %s; it starts afresh",
+                self._sender(sender_id),
+            )
+            if sender_id not in self._pending:
+                self._cache.pop(sender_id, None)
+            return None
+
+    def _retrieve_windowed(self, sender_id: str) -> DialogueStateTracker | None:
         usable = self._database_usable()  # first, as it may write this conversation's events
         conversation = self._cache.pop(sender_id, None)
         if usable:
@@ -173,6 +253,21 @@ class LedgerTrackerStore(SQLTrackerStore):
             return None
         self._remember(sender_id, conversation)
         return self._working_copy(conversation.tracker)
+
+    async def retrieve_full_tracker(self, conversation_id: str) -> DialogueStateTracker | None:
+        """Every event of every session (the HTTP API's tracker and story routes): Rasa's
+        read, on the database thread."""
+        return await self._in_worker(self._retrieve_full_now, conversation_id)
+
+    def _retrieve_full_now(self, conversation_id: str) -> DialogueStateTracker | None:
+        return asyncio.run(SQLTrackerStore.retrieve_full_tracker(self, conversation_id))
+
+    async def keys(self) -> Iterable[str]:
+        """Every conversation id, read on the database thread."""
+        return await self._in_worker(self._keys_now)
+
+    def _keys_now(self) -> Iterable[str]:
+        return asyncio.run(SQLTrackerStore.keys(self))
 
     def _load(self, sender_id: str) -> _Conversation | None:
         """The conversation since its last session start, from the database (a cache miss)."""
@@ -237,47 +332,72 @@ class LedgerTrackerStore(SQLTrackerStore):
         them in memory, to be written with the first successful save or retry."""
         stored = getattr(tracker, _STORED, None)
         if stored is None:
-            await self._save_counting(tracker)
+            await self._in_worker(self._save_counting, tracker)
         else:
             await self.stream_events(tracker)
             new_events = list(tracker.events)[stored:]
             if new_events:
-                self._keep(tracker, new_events)
-                if self._database_usable():
-                    self._write_pending()
-                if tracker.sender_id in self._pending and tracker.sender_id not in self._cache:
-                    self._remember(tracker.sender_id, _Conversation(None, self._windowed(tracker)))
+                await self._in_worker(self._save_now, tracker, new_events)
             setattr(tracker, _STORED, len(tracker.events))
         self._record_turn(tracker)
 
-    async def _save_counting(self, tracker: DialogueStateTracker) -> None:
+    def _save_now(self, tracker: DialogueStateTracker, new_events: list[Event]) -> None:
+        try:
+            self._keep(tracker, new_events)
+            if self._database_usable():
+                self._write_pending()
+            if tracker.sender_id in self._pending and tracker.sender_id not in self._cache:
+                self._remember(tracker.sender_id, _Conversation(None, self._windowed(tracker)))
+        except Exception as error:  # the last line: an error here would make Rasa drop the store
+            logger.exception("conversations: unexpected failure saving a turn")
+            self._set_aside(tracker.sender_id, new_events, error)
+
+    def _save_counting(self, tracker: DialogueStateTracker) -> None:
         """Rasa's own save, for a tracker this store did not hand out (it counts the stored
         rows to find the new events). During an outage nothing tells which of its events
         are stored, so none can be kept: they are counted as dropped."""
         self._cache.pop(tracker.sender_id, None)
         if self._database_usable():
             try:
-                await super().save(tracker)
+                asyncio.run(SQLTrackerStore.save(self, tracker))  # on this thread, not the loop
                 return
             except _DATABASE_ERRORS as error:
                 self._failed(error)
         self._dropped += len(tracker.events)
         logger.error(
-            "conversations: %d event(s) of %r not stored (database unavailable)",
+            "conversations: %d event(s) of %s not stored (database unavailable)",
             len(tracker.events),
-            tracker.sender_id,
+            self._sender(tracker.sender_id),
         )
 
     def _keep(self, tracker: DialogueStateTracker, events: list[Event]) -> None:
         """Apply `events` to the conversation in memory and queue them for writing (unless
-        `max_pending` events wait already: then they are dropped, and counted)."""
+        `max_pending` events wait already: then they are dropped, and counted).
+
+        Each event is serialised here, once: one that cannot be (metadata nested too deep,
+        a value JSON cannot hold) is queued with its metadata replaced by a note, or, if
+        even that fails, set aside, so it can never stop the queue.
+        """
         conversation = self._cache.get(tracker.sender_id)
-        if conversation is not None:
-            for event in events:
+        serialised: list[tuple[Event, str]] = []
+        unserialisable: list[Event] = []
+        error: BaseException | None = None
+        for event in events:
+            try:
+                serialised.append((event, self._serialised(tracker.sender_id, event)))
+            except _SERIALISING_ERRORS as failure:
+                unserialisable.append(event)
+                error = failure
+                continue
+            if conversation is not None:
                 conversation.tracker.update(event)
-        if self._pending_count + len(events) <= self.max_pending:
-            self._pending.setdefault(tracker.sender_id, []).extend(events)
-            self._pending_count += len(events)
+        if unserialisable and error is not None:
+            self._set_aside(tracker.sender_id, unserialisable, error)
+        if not serialised:
+            return
+        if self._pending_count + len(serialised) <= self.max_pending:
+            self._pending.setdefault(tracker.sender_id, []).extend(serialised)
+            self._pending_count += len(serialised)
             return
         if not self._overflowing:
             logger.error(
@@ -286,13 +406,68 @@ class LedgerTrackerStore(SQLTrackerStore):
                 self._pending_count,
             )
             self._overflowing = True
-        self._dropped += len(events)
+        self._dropped += len(serialised)
+
+    def _serialised(self, sender_id: str, event: Event) -> str:
+        """`event` as its row's JSON; metadata that cannot be serialised, or is nested more
+        than `MAX_EVENT_DEPTH` levels (it would serialise on a shallow stack, then break
+        every later copy of the conversation), is replaced (in the event itself, so the
+        dialogue's copy no longer holds it either) and logged."""
+        try:
+            return _event_json(event)
+        except _SERIALISING_ERRORS as error:
+            reason = str(error) if isinstance(error, _TooDeep) else type(error).__name__
+            event.metadata = {METADATA_DROPPED: reason}
+            parse_data = getattr(event, "parse_data", None)  # a user message's holds it too
+            if isinstance(parse_data, dict) and "metadata" in parse_data:
+                parse_data["metadata"] = event.metadata
+            text = _event_json(event)  # still failing: the caller sets the event aside
+            self._poisoned += 1
+            logger.error(
+                "conversations: a %r event of %s could not be stored as it was (%s); "
+                "stored with its metadata replaced by {%r: %r}",
+                event.type_name,
+                self._sender(sender_id),
+                reason,
+                METADATA_DROPPED,
+                reason,
+            )
+            return text
+
+    def _set_aside(self, sender_id: str, events: list[Event], error: BaseException) -> None:
+        """A conversation's events that cannot be written, for a reason other than an
+        outage: count, log once (no text) and keep them in the quarantine file; the
+        conversation is read again from the database next time."""
+        self._poisoned += 1
+        if sender_id not in self._pending:
+            self._cache.pop(sender_id, None)
+        reason = describe(error) if isinstance(error, SQLAlchemyError) else type(error).__name__
+        kept = self.quarantine.keep(
+            "conversation",
+            reason,
+            [{"sender_id": sender_id, "events": [_event_dict(event) for event in events]}],
+        )
+        logger.error(
+            "conversations: %d event(s) of %s set aside, they cannot be written (%s; "
+            "types: %s); %s",
+            len(events),
+            self._sender(sender_id),
+            reason,
+            ",".join(sorted({event.type_name for event in events})),
+            f"kept in {self.quarantine.path}" if kept else "not kept: the file is unwritable",
+        )
+
+    def _sender(self, sender_id: str) -> str:
+        """How logs name a conversation: its salted hash, never the id itself."""
+        return f"sender {self.ledger.hash(sender_id)[:12]}"
 
     # --- outages ---------------------------------------------------------------------------
 
     def health(self) -> StoreHealth:
         """Whether the database is reachable, and what waits in memory to be written."""
-        return self._availability.snapshot(pending=self._pending_count, dropped=self._dropped)
+        return self._availability.snapshot(
+            pending=self._pending_count, dropped=self._dropped, poisoned=self._poisoned
+        )
 
     def _database_usable(self) -> bool:
         """Whether this call may use the database: yes while it is available; during an
@@ -309,7 +484,7 @@ class LedgerTrackerStore(SQLTrackerStore):
 
         Returns False, keeping all that is not written, when the database is unreachable.
         A conversation whose rows the database rejects (not an outage: retrying would
-        fail the same way) is dropped and counted, so it cannot hold back the others.
+        fail the same way) is set aside, so it cannot hold back the others.
         """
         written = 0
         try:
@@ -321,12 +496,15 @@ class LedgerTrackerStore(SQLTrackerStore):
                 try:
                     self._insert(sender_id, events)
                     written += len(events)
-                except _DATABASE_ERRORS as error:
+                except Exception as error:
                     if is_outage(error):
                         raise
-                    self._failed(error)
-                    self._dropped += len(events)
-                    self._cache.pop(sender_id, None)
+                    if isinstance(error, _DATABASE_ERRORS):
+                        self._failed(error)
+                    del self._pending[sender_id]
+                    self._pending_count -= len(events)
+                    self._set_aside(sender_id, [event for event, _ in events], error)
+                    continue
                 del self._pending[sender_id]
                 self._pending_count -= len(events)
         except _DATABASE_ERRORS as error:
@@ -342,9 +520,9 @@ class LedgerTrackerStore(SQLTrackerStore):
             )
         return True
 
-    def _insert(self, sender_id: str, events: list[Event]) -> None:
+    def _insert(self, sender_id: str, events: list[tuple[Event, str]]) -> None:
         """Append `events` to the conversation in one transaction; keep the cache in step."""
-        rows = [self._row(sender_id, event) for event in events]
+        rows = [self._row(sender_id, event, data) for event, data in events]
         with self.session_scope() as session:
             newest = (
                 session.query(sa.func.max(self.SQLEvent.id))
@@ -379,11 +557,17 @@ class LedgerTrackerStore(SQLTrackerStore):
         self._schedule_retry()
 
     def _schedule_retry(self) -> None:
-        """Try again in `retry_every` seconds even if no message arrives meanwhile."""
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # not called from Rasa's event loop: the next call retries
+        """Try again in `retry_every` seconds even if no message arrives meanwhile (a
+        timer on Rasa's event loop; the attempt itself runs on the database thread)."""
+        loop = self._loop
+        if loop is None or loop.is_closed():  # no event loop seen yet: the next call retries
             return
+        try:
+            loop.call_soon_threadsafe(self._arm_retry, loop)
+        except RuntimeError:  # the loop is closing
+            return
+
+    def _arm_retry(self, loop: asyncio.AbstractEventLoop) -> None:
         if self._retry is not None and self._retry_loop is loop:
             return
         self._retry_loop = loop
@@ -391,18 +575,69 @@ class LedgerTrackerStore(SQLTrackerStore):
 
     def _retry_now(self) -> None:
         self._retry = None
+        try:
+            self._worker.submit(self._retry_on_worker)
+        except RuntimeError:  # shutting down: close() writes or keeps what waits
+            return
+
+    def _retry_on_worker(self) -> None:
         if not self._availability.available and not self._database_usable():
             self._schedule_retry()  # not due yet (a save tried meanwhile): wait again
 
-    def _row(self, sender_id: str, event: Event) -> Any:
+    # --- exit ------------------------------------------------------------------------------
+
+    def close(self, timeout: float = 10.0) -> int:
+        """Write what still waits (one last attempt), keep what cannot be written in the
+        quarantine file with a log line giving its count, and flush the ledger writer
+        the same way. Returns the number of events not written. Called at exit."""
+        if self._closed:
+            return 0
+        self._closed = True
+        try:
+            left = self._worker.submit(self._close_now).result(timeout)
+        except RuntimeError:  # interpreter exit: the worker is joined, run it here
+            left = self._close_now()
+        self._worker.shutdown(wait=False)
+        self.ledger_writer.close(timeout)
+        return left
+
+    def _close_now(self) -> int:
+        if self._pending:
+            self._next_attempt = 0.0
+            self._write_pending()
+        if not self._pending:
+            return 0
+        count, conversations = self._pending_count, len(self._pending)
+        kept = self.quarantine.keep(
+            "conversation",
+            f"not written at exit ({self._availability.last_error or 'database unavailable'})",
+            [
+                {"sender_id": sender_id, "events": [_event_dict(e) for e, _ in events]}
+                for sender_id, events in self._pending.items()
+            ],
+        )
+        logger.error(
+            "conversations: %d event(s) of %d conversation(s) not written at exit (%s); %s",
+            count,
+            conversations,
+            self._availability.last_error or "database unavailable",
+            f"kept in {self.quarantine.path}" if kept else "they are lost",
+        )
+        if not kept:
+            self._dropped += count
+        self._pending.clear()
+        self._pending_count = 0
+        return count
+
+    def _row(self, sender_id: str, event: Event, serialised: str) -> Any:
         data = event.as_dict()
         return self.SQLEvent(
             sender_id=sender_id,
             type_name=event.type_name,
             timestamp=data.get("timestamp"),
-            intent_name=data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+            intent_name=(data.get("parse_data") or {}).get("intent", {}).get(INTENT_NAME_KEY),
             action_name=data.get("name"),
-            data=json.dumps(data),
+            data=serialised,
         )
 
     def _record_turn(self, tracker: DialogueStateTracker) -> None:
@@ -422,6 +657,35 @@ class LedgerTrackerStore(SQLTrackerStore):
     def latest_turn(self, sender_id: str) -> TurnRecord | None:
         """The ledger record of the last turn saved for `sender_id` by this process."""
         return self._turns.get(sender_id)
+
+
+def _event_json(event: Event) -> str:
+    """The event's row JSON; `_TooDeep` (checked without recursion) before serialising."""
+    data = event.as_dict()
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_EVENT_DEPTH:
+            raise _TooDeep(f"nested more than {MAX_EVENT_DEPTH} levels")
+        if isinstance(value, dict):
+            stack.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, (list, tuple)):
+            stack.extend((item, depth + 1) for item in value)
+    return json.dumps(data)
+
+
+def _event_dict(event: Event) -> Any:
+    """An event as the quarantine file keeps it (always serialisable)."""
+    try:
+        return plain(event.as_dict())
+    except Exception:  # an event too odd even to describe
+        return {"event": getattr(event, "type_name", "?"), "unreadable": True}
+
+
+def _close_at_exit(store_ref: weakref.ReferenceType[LedgerTrackerStore]) -> None:
+    store = store_ref()
+    if store is not None:
+        store.close()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

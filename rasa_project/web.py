@@ -136,21 +136,24 @@ def create_app(
     @app.get("/health")
     async def health(request: Request) -> HTTPResponse:
         """The server's state and its stores': "loading" (503) until the model is ready,
-        then "ok", or "degraded" while a store cannot reach its database.
+        then "ok", or "degraded" while a store cannot reach its database or has set items
+        aside ("poisoned": they could not be written; each is logged and kept in the
+        quarantine file under var/).
 
         Degraded is still 200: the bot keeps answering (conversations continue from memory
         and what could not be written waits there), so a load balancer must keep sending
         traffic, and restarting the server would lose what waits. Monitoring reads
-        "status" and each store's "available" and "last_error".
+        "status" and each store's "available", "poisoned" and "last_error". Only memory is
+        read here, never the database: this answers while the database is locked.
         """
         agent = getattr(request.app.ctx, "agent", None)
         store = ledger_store(agent)
         conversations = store.health() if store is not None else None
         ledger = store.ledger_writer.stats() if store is not None else None
         ready = agent is not None and agent.is_ready()
-        healthy = (conversations is None or conversations.available) and (
-            ledger is None or bool(ledger["available"])
-        )
+        healthy = (
+            conversations is None or (conversations.available and not conversations.poisoned)
+        ) and (ledger is None or (bool(ledger["available"]) and not ledger["poisoned"]))
         status = "loading" if not ready else "ok" if healthy else "degraded"
         return response.json(
             {

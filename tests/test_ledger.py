@@ -31,6 +31,7 @@ from ldn_bot.ledger.conversations import (
     turn_of_bot_message,
 )
 from ldn_bot.ledger.models import FeedbackVote, LedgerTurn
+from ldn_bot.ledger.quarantine import Quarantine
 from ldn_bot.ledger.schema import VERSION_TABLE, migrate
 from ldn_bot.ledger.store import Ledger, LedgerWriter, engine_for, sender_hash
 from ldn_bot.ledger.turns import TurnRecord, last_turn, turn_record
@@ -149,7 +150,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 @pytest.fixture
 def store(database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> LedgerTrackerStore:
     monkeypatch.setenv("LDN_BOT_SALT", "test-salt")
-    return LedgerTrackerStore(Domain.empty(), host=database_url)
+    return LedgerTrackerStore(
+        Domain.empty(), host=database_url, quarantine_dir=str(tmp_path / "quarantine")
+    )
 
 
 def conversation(
@@ -351,6 +354,55 @@ def test_during_an_outage_only_turns_beyond_the_queue_capacity_are_dropped(
     assert (writer.written, writer.dropped) == (4, 6)
     stored = [turn.message_id for turn in rows(ledger.engine, LedgerTurn)]
     assert stored == ["m0", "m1", "m2", "m3"]
+
+
+def test_a_ledger_row_the_database_rejects_is_set_aside_and_the_others_written(
+    tmp_path: Path,
+) -> None:
+    """A row the database refuses (NOT NULL) and one its driver cannot even send (a lone
+    surrogate, which raised outside SQLAlchemy and killed the writer thread) are set aside:
+    counted, kept in the quarantine file; every other row of their batches is written."""
+    ledger = Ledger(
+        engine_for(f"sqlite:///{tmp_path / 'db.sqlite'}"),
+        salt="s",
+        article_version="v",
+        store_text=True,
+    )
+    migrate(ledger.engine)
+    quarantine = Quarantine(tmp_path / "quarantine" / "ledger.jsonl")
+    writer = LedgerWriter(ledger, backoff=0.01, max_backoff=0.05, quarantine=quarantine)
+    refused = replace(record_of("m-refused"), route=None)  # type: ignore[arg-type]
+    unsendable = replace(record_of("m-unsendable"), text="a \ud800 b")
+    for record in (record_of("m1"), refused, record_of("m2"), unsendable, record_of("m3")):
+        writer.submit(record)
+    assert writer.flush()
+    writer.submit(record_of("m4"))  # the thread is alive and the queue moves
+    assert writer.flush()
+
+    stored = [turn.message_id for turn in rows(ledger.engine, LedgerTurn)]
+    assert stored == ["m1", "m2", "m3", "m4"]
+    stats = writer.stats()
+    assert (stats["written"], stats["poisoned"], stats["dropped"], stats["pending"]) == (4, 2, 0, 0)
+    kept = [item["message_id"] for line in quarantine.read() for item in line["items"]]
+    assert kept == ["m-refused", "m-unsendable"]
+    assert all("sender_id" not in item for line in quarantine.read() for item in line["items"])
+    assert stat.S_IMODE(os.stat(quarantine.path).st_mode) == 0o600
+
+
+def test_turns_still_queued_at_exit_are_kept_and_counted_not_dropped_silently(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = tmp_path / "never"  # the database never comes back
+    ledger = Ledger(engine_for(f"sqlite:///{folder / 'db.sqlite'}"), salt="s", article_version="v")
+    quarantine = Quarantine(tmp_path / "quarantine" / "ledger.jsonl")
+    writer = LedgerWriter(ledger, backoff=0.01, max_backoff=0.05, quarantine=quarantine)
+    for index in range(5):
+        writer.submit(record_of(f"m{index}"))
+    wait_for_failures(writer, 1)
+    assert writer.close(timeout=0.2) == 5
+    kept = sorted(item["message_id"] for line in quarantine.read() for item in line["items"])
+    assert kept == [f"m{index}" for index in range(5)]
+    assert any("5 turn(s) not written at exit" in r.getMessage() for r in caplog.records)
 
 
 def test_the_salt_file_is_private_and_stable(

@@ -36,6 +36,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from ldn_bot.metadata import MetadataError, checked_metadata
 from ldn_bot.slack import (
     SLACK_API_URL,
     Delivery,
@@ -163,7 +164,7 @@ class SlackInput(RasaSlackInput):
                 return response.text("invalid signature", status=HTTPStatus.UNAUTHORIZED)
             try:
                 verdict = self._triage(request)
-            except (ValueError, KeyError, TypeError, AttributeError):
+            except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
                 return response.text("malformed Slack payload", status=HTTPStatus.BAD_REQUEST)
             if isinstance(verdict, HTTPResponse):
                 return verdict
@@ -197,12 +198,21 @@ class SlackInput(RasaSlackInput):
         self, delivery: Delivery, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> None:
         """Slack wants its 200 within three seconds: the turn runs after the reply."""
+        metadata: dict[str, Any] = {
+            "out_channel": delivery.channel,
+            "thread_id": delivery.thread_ts,
+        }
+        try:  # Slack's ids are short strings; bounded all the same, as on every channel
+            metadata = checked_metadata(metadata)
+        except MetadataError as error:
+            logger.warning("slack: message metadata dropped: %s", error)
+            metadata = {}
         message = UserMessage(
             delivery.text,
             self.get_output_channel(delivery.channel, delivery.thread_ts),
             delivery.conversation_id,
             input_channel=self.name(),
-            metadata={"out_channel": delivery.channel, "thread_id": delivery.thread_ts},
+            metadata=metadata,
         )
         task: asyncio.Future[Any] = asyncio.ensure_future(on_new_message(message))
         self._background_tasks.add(task)

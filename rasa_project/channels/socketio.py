@@ -16,7 +16,6 @@ is given other origins. Everything else is Rasa's.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import uuid
@@ -27,6 +26,8 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput as RasaSocketIOInput
 from rasa.core.channels.socketio import SocketIOOutput
 from sanic import Blueprint
+
+from ldn_bot.metadata import MAX_METADATA_BYTES, MetadataError, checked_metadata
 
 logger = logging.getLogger(__name__)
 
@@ -94,11 +95,31 @@ class SocketIOInput(RasaSocketIOInput):
 
 
 def _metadata(raw: Any) -> dict[str, Any]:
-    """The message's metadata object (Rasa also accepts it as a JSON string)."""
+    """The message's metadata object (Rasa also accepts it as a JSON string), or {} when
+    there is none or it is not small, shallow, plain JSON (`checked_metadata`).
+
+    Dropped rather than refused: the person typed the message and gets an answer; the
+    widget never sends such metadata, so only a hand-made client does, and the warning
+    tells the operator.
+    """
+    if raw is None:
+        return {}
     if isinstance(raw, str):
-        with contextlib.suppress(ValueError):
+        if len(raw) > MAX_METADATA_BYTES:
+            logger.warning(
+                "socket.io message metadata dropped: more than %d bytes", MAX_METADATA_BYTES
+            )
+            return {}
+        try:
             raw = json.loads(raw)
-    return raw if isinstance(raw, dict) else {}
+        except (ValueError, RecursionError):
+            logger.warning("socket.io message metadata dropped: not a JSON object")
+            return {}
+    try:
+        return checked_metadata(raw)
+    except MetadataError as error:
+        logger.warning("socket.io message metadata dropped: %s", error)
+        return {}
 
 
 def _valid_session_id(session_id: Any) -> bool:

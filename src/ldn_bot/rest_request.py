@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from ldn_bot.metadata import MetadataError, checked_metadata
+
 MAX_SENDER_LENGTH = 128  # the web channel's session ids are capped the same way
 EXPECTED = 'expected a JSON object like {"sender": "me", "message": "what is LDN?"}'
 
@@ -28,7 +30,8 @@ class RestRequest:
     Attributes:
         sender: the conversation id, 1 to `MAX_SENDER_LENGTH` characters.
         message: the text; may be empty (the bot answers empty input itself).
-        metadata: the optional `metadata` object, passed on to Rasa.
+        metadata: the optional `metadata` object, passed on to Rasa once
+            `ldn_bot.metadata.checked_metadata` accepts it (small, shallow, plain JSON).
     """
 
     sender: str
@@ -52,6 +55,8 @@ def parse_rest_request(body: bytes) -> RestRequest:
         raise RestRequestError(f"the body is not UTF-8: {EXPECTED}") from error
     except ValueError as error:
         raise RestRequestError(f"the body is not JSON: {EXPECTED}") from error
+    except RecursionError as error:  # json.loads overflows on ~2,000 nested arrays or objects
+        raise RestRequestError("the body is nested too deeply to be read") from error
     if not isinstance(data, dict):
         raise RestRequestError(f"the body is JSON but not an object: {EXPECTED}")
     sender, message, metadata = data.get("sender"), data.get("message"), data.get("metadata")
@@ -65,8 +70,11 @@ def parse_rest_request(body: bytes) -> RestRequest:
         raise RestRequestError(f'"message" must be a string (it may be empty): {EXPECTED}')
     if not _encodable(sender) or not _encodable(message):
         raise RestRequestError('"sender" and "message" must not hold lone surrogates (\\ud800)')
-    if metadata is not None and not isinstance(metadata, dict):
-        raise RestRequestError('"metadata" must be a JSON object when given')
+    if metadata is not None:
+        try:
+            metadata = checked_metadata(metadata)
+        except MetadataError as error:
+            raise RestRequestError(str(error)) from error
     return RestRequest(sender=sender, message=message, metadata=metadata)
 
 

@@ -55,8 +55,10 @@ class StoreHealth:
         available: the last attempt to use the database succeeded.
         failures: failed attempts since the process started.
         pending_events: what is waiting in memory to be written.
-        dropped_events: what will never be written (memory limit reached, or rejected
-            by the database).
+        dropped_events: what will never be written (the memory limit was reached).
+        poisoned: items (a conversation's waiting events, a ledger row) set aside because
+            they could not be written for a reason other than an outage; each is logged
+            and kept in the quarantine file, and the others are written meanwhile.
         last_error: `describe()` of the most recent failure, None if there was none.
         since: when the current outage began (Unix time), None while available.
     """
@@ -65,6 +67,7 @@ class StoreHealth:
     failures: int = 0
     pending_events: int = 0
     dropped_events: int = 0
+    poisoned: int = 0
     last_error: str | None = None
     since: float | None = None
 
@@ -113,12 +116,13 @@ class Availability:
         self.since = None
         return time.time() - began
 
-    def snapshot(self, *, pending: int = 0, dropped: int = 0) -> StoreHealth:
+    def snapshot(self, *, pending: int = 0, dropped: int = 0, poisoned: int = 0) -> StoreHealth:
         return StoreHealth(
             available=self.available,
             failures=self.failures,
             pending_events=pending,
             dropped_events=dropped,
+            poisoned=poisoned,
             last_error=self.last_error,
             since=self.since,
         )

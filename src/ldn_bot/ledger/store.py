@@ -3,12 +3,13 @@ so that a slow or unreachable database never delays or breaks a reply."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import queue
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
@@ -16,16 +17,23 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, select
 from sqlalchemy.engine import URL, Engine
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ldn_bot.ledger.health import Availability, StoreHealth, describe, is_outage
 from ldn_bot.ledger.models import FeedbackVote, LedgerTurn
+from ldn_bot.ledger.quarantine import Quarantine
 from ldn_bot.ledger.turns import TurnRecord
 
 logger = logging.getLogger(__name__)
 
 VOTES = ("up", "down")
+
+SQLITE_BUSY_TIMEOUT = 2.0
+"""Seconds a SQLite call waits for a lock another connection or process holds; then the
+call fails and the writer treats it as an outage (keeps the rows, retries later)."""
+POSTGRESQL_OPTIONS = "-c statement_timeout=5000 -c lock_timeout=2000"
+"""A PostgreSQL statement blocked on a lock (or running away) fails after seconds too."""
 
 
 def sender_hash(sender_id: str, salt: str) -> str:
@@ -40,15 +48,21 @@ def article_version(path: Path) -> str:
 
 @lru_cache(maxsize=8)
 def engine_for(url: str | URL) -> Engine:
-    """A `future` engine per database; SQLite gets WAL and a busy timeout, so the tracker
-    store and the ledger can write the same file from several threads."""
+    """A `future` engine per database; SQLite gets WAL and a short busy timeout, so the
+    tracker store and the ledger can write the same file from several threads, and a file
+    locked by another process is an outage rather than a long wait; PostgreSQL gets
+    connect, statement and lock timeouts."""
     url_text = url if isinstance(url, str) else url.render_as_string(hide_password=False)
     is_sqlite = url_text.startswith("sqlite")
     engine = create_engine(
         url,
         future=True,
         pool_pre_ping=not is_sqlite,
-        connect_args={"timeout": 30} if is_sqlite else {"connect_timeout": 5},
+        connect_args=(
+            {"timeout": SQLITE_BUSY_TIMEOUT}
+            if is_sqlite
+            else {"connect_timeout": 5, "options": POSTGRESQL_OPTIONS}
+        ),
     )
     if is_sqlite:
 
@@ -76,8 +90,15 @@ class Ledger:
     def hash(self, sender_id: str) -> str:
         return sender_hash(sender_id, self.salt)
 
-    def write(self, records: list[TurnRecord]) -> int:
-        """Insert turns, skipping any already recorded (same message id). Returns new rows."""
+    def write(
+        self, records: list[TurnRecord], *, on_written: Callable[[], None] | None = None
+    ) -> int:
+        """Insert turns, skipping any already recorded (same message id). Returns new rows;
+        `on_written` is called after each (so a caller counts them even when a later row
+        raises).
+
+        Raises the database's error for a row it rejects for another reason.
+        """
         written = 0
         with Session(self.engine, future=True) as session:
             for record in records:
@@ -85,9 +106,23 @@ class Ledger:
                     with session.begin():
                         session.add(self._row(record))
                     written += 1
-                except IntegrityError:  # the turn is in the ledger already
+                    if on_written is not None:
+                        on_written()
+                except IntegrityError:
                     session.rollback()
+                    if self.turn_id(record.message_id) is None:
+                        raise  # not a duplicate: a row the database refuses
         return written
+
+    def kept_form(self, record: TurnRecord) -> dict[str, Any]:
+        """A turn as the quarantine file keeps it: as the ledger would (hashed sender,
+        the text only when the ledger stores texts)."""
+        kept = dataclasses.asdict(record)
+        kept["created_at"] = record.created_at.isoformat()
+        kept["sender_hash"] = self.hash(kept.pop("sender_id"))
+        if not self.store_text:
+            kept.pop("text")
+        return kept
 
     def _row(self, record: TurnRecord) -> LedgerTurn:
         return LedgerTurn(
@@ -147,8 +182,11 @@ class LedgerWriter:
     keeps the turns and retries with a growing pause (up to `max_backoff` seconds), however
     long the outage lasts; the queue holds at most `capacity` turns, and only turns
     submitted to a full queue are dropped (counted, and logged). A batch the database
-    rejects (a data or SQL error, not an outage) is tried `max_attempts` times, then dropped.
-    The outage is logged when it begins and when it ends, not on every attempt.
+    rejects (a data or SQL error, anything but an outage) is written again row by row: the
+    rows it takes are written, a row it rejects alone is set aside (logged, counted as
+    poisoned, kept in the `quarantine` file), so one bad row never blocks the others.
+    The outage is logged when it begins and when it ends, not on every attempt. `close`
+    (at exit) writes what it can and keeps the rest in the quarantine file, with a log line.
     """
 
     def __init__(
@@ -159,15 +197,20 @@ class LedgerWriter:
         max_attempts: int = 5,
         backoff: float = 1.0,
         max_backoff: float = 10.0,
+        quarantine: Quarantine | None = None,
     ) -> None:
         self.ledger = ledger
-        self.max_attempts = max_attempts
+        self.max_attempts = max_attempts  # kept for callers; rejected rows are set aside at once
         self.backoff = backoff
         self.max_backoff = max_backoff
+        self.quarantine = quarantine
         self.written = 0
         self.dropped = 0
+        self.poisoned = 0
         self.availability = Availability()
         self._queue: queue.Queue[TurnRecord] = queue.Queue(maxsize=capacity)
+        self._batch: list[TurnRecord] = []  # what the thread is writing now
+        self._closed = False
         self._thread = threading.Thread(target=self._run, name="ledger-writer", daemon=True)
         self._thread.start()
 
@@ -190,9 +233,32 @@ class LedgerWriter:
             time.sleep(0.01)
         return not self._queue.unfinished_tasks
 
+    def close(self, timeout: float = 10.0) -> int:
+        """At exit: wait up to `timeout` seconds for the queue to be written, then keep what
+        is left in the quarantine file and log its count. Returns that count."""
+        if self._closed:
+            return 0
+        self._closed = True
+        if self.flush(timeout):
+            return 0
+        left = list(self._batch)
+        while True:
+            try:
+                left.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        kept = self._keep_aside(left, "not written at exit (database unavailable)")
+        logger.error(
+            "ledger: %d turn(s) not written at exit (%s); %s",
+            len(left),
+            self.availability.last_error or "database unavailable",
+            self._where(kept, "they are lost"),
+        )
+        return len(left)
+
     def health(self) -> StoreHealth:
         return self.availability.snapshot(
-            pending=self._queue.unfinished_tasks, dropped=self.dropped
+            pending=self._queue.unfinished_tasks, dropped=self.dropped, poisoned=self.poisoned
         )
 
     def stats(self) -> Mapping[str, Any]:
@@ -202,6 +268,7 @@ class LedgerWriter:
             "written": self.written,
             "failures": health.failures,
             "dropped": health.dropped_events,
+            "poisoned": health.poisoned,
             "pending": health.pending_events,
             "available": health.available,
             "last_error": health.last_error,
@@ -216,44 +283,90 @@ class LedgerWriter:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            self._write(batch)
+            self._batch = batch
+            try:
+                self._write(batch)
+            except Exception as error:  # the last line: the thread must never die
+                logger.exception("ledger: unexpected failure writing %d turn(s)", len(batch))
+                self._set_aside(batch, error)
+            self._batch = []
             for _ in batch:
                 self._queue.task_done()
 
     def _write(self, batch: list[TurnRecord]) -> None:
-        rejected = 0
+        remaining = batch
         pause = self.backoff
-        while True:
+        while remaining:
             try:
-                self.written += self.ledger.write(batch)
-            except (SQLAlchemyError, OSError) as error:
-                if is_outage(error):
-                    if self.availability.failed(error):
-                        logger.error(
-                            "ledger: the database is unreachable (%s); turns wait in memory "
-                            "(at most %d) and are retried until it is back",
-                            describe(error),
-                            self._queue.maxsize,
-                        )
-                else:
+                self.ledger.write(remaining, on_written=self._count_written)
+            except Exception as error:
+                if not is_outage(error):
                     self._log_recovery(self.availability.rejected(error))
-                    rejected += 1
                     logger.error(
-                        "ledger: write of %d turn(s) failed (attempt %d/%d): %s",
-                        len(batch),
-                        rejected,
-                        self.max_attempts,
+                        "ledger: the database rejected a batch of %d turn(s) (%s); "
+                        "writing them one by one",
+                        len(remaining),
                         describe(error),
                     )
-                    if rejected >= self.max_attempts:
-                        self.dropped += len(batch)
-                        logger.error("ledger: %d turn(s) not recorded", len(batch))
+                    remaining = self._write_each(remaining)
+                    if not remaining:
                         return
+                else:
+                    self._outage(error)
                 time.sleep(pause)
                 pause = min(pause * 2, self.max_backoff)
             else:
                 self._log_recovery(self.availability.succeeded())
                 return
+
+    def _count_written(self) -> None:
+        self.written += 1
+
+    def _write_each(self, records: list[TurnRecord]) -> list[TurnRecord]:
+        """Write `records` one at a time, setting aside each the database rejects. Returns
+        those not tried because the database became unreachable meanwhile."""
+        for index, record in enumerate(records):
+            try:
+                self.ledger.write([record], on_written=self._count_written)
+            except Exception as error:
+                if is_outage(error):
+                    self._outage(error)
+                    return records[index:]
+                self._set_aside([record], error)
+        return []
+
+    def _set_aside(self, records: list[TurnRecord], error: BaseException) -> None:
+        """Count, log (no text: the message ids and the error) and keep poisoned rows."""
+        self.poisoned += len(records)
+        kept = self._keep_aside(records, describe(error))
+        logger.error(
+            "ledger: %d turn(s) set aside, the database rejects them (%s): %s; %s",
+            len(records),
+            describe(error),
+            ", ".join(record.message_id for record in records[:10]),
+            self._where(kept, "not kept (no quarantine file)"),
+        )
+
+    def _where(self, kept: bool, otherwise: str) -> str:
+        return f"kept in {self.quarantine.path}" if kept and self.quarantine else otherwise
+
+    def _keep_aside(self, records: list[TurnRecord], reason: str) -> bool:
+        if self.quarantine is None or not records:
+            return False
+        try:
+            items = [self.ledger.kept_form(record) for record in records]
+        except Exception:  # a record too odd to describe: keep what can be kept
+            items = [{"message_id": str(record.message_id)} for record in records]
+        return self.quarantine.keep("ledger", reason, items)
+
+    def _outage(self, error: BaseException) -> None:
+        if self.availability.failed(error):
+            logger.error(
+                "ledger: the database is unreachable (%s); turns wait in memory "
+                "(at most %d) and are retried until it is back",
+                describe(error),
+                self._queue.maxsize,
+            )
 
     @staticmethod
     def _log_recovery(outage: float | None) -> None:
