@@ -25,6 +25,7 @@ from ldn_bot.evaluation.sets import (
     Need,
     Turn,
     default_sources,
+    load_available,
     load_conversations,
     load_questions_jsonl,
 )
@@ -131,6 +132,16 @@ def test_a_file_with_the_dev_sets_fields_loads_as_is(tmp_path: Path) -> None:
     assert turns[0].accepted == NOT_REFERRED
     assert turns[2].accepted == {"doctor_referral", "emergency"}
     assert turns[3].accepted is None
+
+
+def test_a_missing_dev_set_is_skipped_not_a_failure(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    (root / "tests" / "data").mkdir(parents=True)
+    sources = [s for s in default_sources(root) if s.name in {"dev", "conversations"}]
+    (root / "tests" / "data" / "conversations.yml").write_text(CONVERSATIONS, encoding="utf-8")
+    loaded, missing = load_available(sources)
+    assert [s.name for s in loaded] == ["conversations"]
+    assert [s.name for s in missing] == ["dev"]
 
 
 def test_unknown_routes_and_refer_values_are_refused(tmp_path: Path) -> None:

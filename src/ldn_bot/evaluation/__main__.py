@@ -27,7 +27,7 @@ from ldn_bot.evaluation.guard import (
 from ldn_bot.evaluation.metrics import Rate, SetScore, score_set
 from ldn_bot.evaluation.report import failures, table
 from ldn_bot.evaluation.run import run_sets
-from ldn_bot.evaluation.sets import EvalSet, default_sources, extra_sources
+from ldn_bot.evaluation.sets import EvalSet, default_sources, extra_sources, load_available
 from ldn_bot.settings import settings
 
 
@@ -110,12 +110,9 @@ def _load_sets(args: argparse.Namespace, parser: argparse.ArgumentParser) -> lis
         if unknown := [name for name in args.sets if name not in names]:
             parser.error(f"unknown set(s) {unknown}; choose from {names}")
         sources = [source for source in sources if source.name in args.sets]
-    loaded = []
-    for source in sources:
-        if not source.path.exists():
-            print(f"{source.name}: {source.path} not found, skipped")
-            continue
-        loaded.append(source.load())
+    loaded, missing = load_available(sources)
+    for source in missing:
+        print(f"{source.name}: {source.path} not found, skipped")
     return loaded
 
 

@@ -73,5 +73,5 @@ def failures(score: SetScore, *, limit: int) -> str:
     lines = [f"{score.name}: {len(score.failures)} failure(s) of {score.n}"]
     lines += [describe(outcome) for outcome in shown]
     if len(score.failures) > len(shown):
-        lines.append(f"  ... and {len(score.failures) - len(shown)} more (see reports/eval.json)")
+        lines.append(f"  ... and {len(score.failures) - len(shown)} more (all in the JSON report)")
     return "\n".join(lines)

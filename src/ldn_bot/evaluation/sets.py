@@ -278,3 +278,10 @@ def extra_sources(questions: Sequence[Path], conversations: Sequence[Path]) -> l
     return [SetSource(path.stem, path, "questions") for path in questions] + [
         SetSource(path.stem, path, "conversations") for path in conversations
     ]
+
+
+def load_available(sources: Sequence[SetSource]) -> tuple[list[EvalSet], list[SetSource]]:
+    """The sets whose files exist, and the sources whose files were not found."""
+    loaded = [source.load() for source in sources if source.path.exists()]
+    missing = [source for source in sources if not source.path.exists()]
+    return loaded, missing
