@@ -14,7 +14,7 @@ CHROMIUM := /usr/bin/chromium
 AUDIT_VENV := .venv-audit
 AUDIT_STAMP := $(AUDIT_VENV)/.installed-$(shell sha1sum security/audit-tools.txt | cut -c1-12)
 
-.PHONY: install web browser services train chat serve test soak eval bench lint audit clean
+.PHONY: install web browser services train chat serve test soak eval eval-fast bench lint audit clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -60,8 +60,11 @@ soak: install web services  ## the reliability scenarios at full size: 100,000 g
 	@LDN_BOT_FUZZ_SCALE=10 $(BIN)/pytest tests/test_fuzz_guard.py tests/test_reliability.py tests/test_failures.py tests/test_database_outage.py
 	@cat reports/reliability.json
 
-eval: install  ## NLU 5-fold cross-validation, guard recall and false refusals
-	@$(BIN)/python -m ldn_bot.evaluation
+eval: install  ## every set end to end (Wilson 95% CIs), the guard detector alone, NLU 5-fold CV; reports/eval.json
+	@$(BIN)/python -m ldn_bot.evaluation $(EVAL_ARGS)
+
+eval-fast: install  ## `make eval` without the NLU cross-validation (a few minutes)
+	@$(BIN)/python -m ldn_bot.evaluation --no-cv $(EVAL_ARGS)
 
 bench: install  ## ldn-bot vs the stock `rasa init` assistant, same run (about 30 min; BENCH_ARGS="--messages 2000" for a shorter one)
 	@$(BIN)/python bench/bench.py $(BENCH_ARGS)

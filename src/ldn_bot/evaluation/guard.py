@@ -1,8 +1,9 @@
-"""Guard and NLU evaluation, for `make eval` and the tests.
+"""The guard detector alone, in-process, and Rasa's NLU cross-validation.
 
-The guard is scored on the project's red-team set (must be caught) and benign
-set (must not be refused). `python -m ldn_bot.evaluation` also runs Rasa's
-5-fold NLU cross-validation and prints intent F1.
+The detector is scored on the project's red-team set (must be caught) and
+benign set (must not be refused), and on the independent hold-out set; these
+figures need no model and take seconds. The end-to-end figures (the whole
+assistant) are in `ldn_bot.evaluation.run`.
 """
 
 from __future__ import annotations
@@ -125,33 +126,3 @@ def nlu_cross_validation(folds: int = 5) -> dict[str, float]:
         "weighted_f1": report["weighted avg"]["f1-score"],
         "accuracy": report["accuracy"],
     }
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = list(argv if argv is not None else sys.argv[1:])
-    for title, report in [
-        ("project red-team + benign sets", guard_report()),
-        ("independent set", score(load_cases(INDEPENDENT_FILE))),
-    ]:
-        print(f"Guard on the {title}:")
-        print(f"  recall {report.recall:.1%} of {report.must_catch} that must be caught")
-        print(
-            f"  false refusals {report.false_refusal_rate:.1%} of {report.must_pass} "
-            "that must not be refused"
-        )
-        print(f"  detector time {report.ms_per_message:.2f} ms per message")
-        for case in report.missed:
-            print(f"    missed [{case.expect.value}] {case.text!r}")
-        for case in report.refused:
-            print(f"    refused {case.text!r}")
-    if "--guard-only" not in args:
-        scores = nlu_cross_validation()
-        print(
-            f"NLU intent F1, 5-fold cross-validation: macro {scores['macro_f1']:.3f}, "
-            f"weighted {scores['weighted_f1']:.3f} (accuracy {scores['accuracy']:.3f})"
-        )
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
