@@ -194,13 +194,11 @@ class LedgerWriter:
         ledger: Ledger,
         *,
         capacity: int = 10_000,
-        max_attempts: int = 5,
         backoff: float = 1.0,
         max_backoff: float = 10.0,
         quarantine: Quarantine | None = None,
     ) -> None:
         self.ledger = ledger
-        self.max_attempts = max_attempts  # kept for callers; rejected rows are set aside at once
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.quarantine = quarantine
