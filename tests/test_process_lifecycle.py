@@ -228,8 +228,17 @@ class Impostor(http.server.ThreadingHTTPServer):
 
 
 @contextlib.contextmanager
-def impostor_on(port: int) -> Iterator[Impostor]:
-    impostor = Impostor(port)
+def impostor_on(port: int, *, wait: float = 0.0) -> Iterator[Impostor]:
+    """An impostor on `port`, trying for up to `wait` seconds to get it."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            impostor = Impostor(port)
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
     try:
         yield impostor
     finally:
@@ -312,7 +321,7 @@ def test_an_impostor_that_takes_the_port_after_a_crash_is_never_believed_and_sto
     with running_serve(cfg, tmp_path, {}) as serve:
         victim = serve.action_server_pid()
         os.kill(victim, signal.SIGKILL)
-        with impostor_on(serve.action_port):
+        with impostor_on(serve.action_port, wait=10):
             replies: list[list[str]] = []
             while serve.process.poll() is None and len(replies) < 50:
                 try:
@@ -401,12 +410,15 @@ class Outcome:
     status: int | None  # None: no HTTP response (refused, reset, closed)
     replies: list[str]
     error: str = ""
+    received: float = 0.0
 
 
 @pytest.mark.model
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["TERM", "INT"])
 def test_sigterm_under_load_finishes_in_flight_replies_and_exits_quickly(
-    cfg: Settings, trained_model: Path, tmp_path: Path
+    cfg: Settings, trained_model: Path, tmp_path: Path, stop_signal: signal.Signals
 ) -> None:
+    """SIGTERM, or Ctrl-C (SIGINT), with clients sending over keep-alive connections."""
     clients, warm_up = 8 * SCALE, 3.0 * SCALE
     outcomes: list[Outcome] = []
     lock = threading.Lock()
@@ -415,6 +427,9 @@ def test_sigterm_under_load_finishes_in_flight_replies_and_exits_quickly(
 
     with running_serve(cfg, tmp_path, {}) as serve:
         child = serve.action_server_pid()
+        # Ctrl-C in a terminal signals the whole foreground group: the action server has
+        # its own, so it cannot stop (and be restarted) while serve finishes its requests.
+        assert os.getpgid(child) != os.getpgid(serve.process.pid)
 
         def client(n: int) -> None:
             connection: http.client.HTTPConnection | None = None
@@ -438,7 +453,7 @@ def test_sigterm_under_load_finishes_in_flight_replies_and_exits_quickly(
                     replies = []
                     if reply.status == 200:
                         replies = [m["text"] for m in json.loads(data) if m.get("text")]
-                    outcome = Outcome(text, sent, reply.status, replies)
+                    outcome = Outcome(text, sent, reply.status, replies, "", time.monotonic())
                     if reply.will_close:
                         connection.close()
                         connection = None
@@ -457,7 +472,7 @@ def test_sigterm_under_load_finishes_in_flight_replies_and_exits_quickly(
         for thread in threads:
             thread.start()
         time.sleep(warm_up)
-        serve.process.send_signal(signal.SIGTERM)
+        serve.process.send_signal(stop_signal)
         signalled = time.monotonic()
         time.sleep(0.5)
         refused = serve.process.poll() is not None
@@ -483,20 +498,25 @@ def test_sigterm_under_load_finishes_in_flight_replies_and_exits_quickly(
     answered = [o for o in outcomes if o.status == 200]
     lost = [text for text in stored if text in by_text and not by_text[text].replies]
     late = [o for o in answered if o.sent > signalled + 0.5]
+    name = stop_signal.name
     print(
-        f"SIGTERM under load: {len(outcomes)} requests from {clients} clients, "
+        f"{name} under load: {len(outcomes)} requests from {clients} clients, "
         f"{len(answered)} answered, {len(stored)} stored, {len(lost)} replies lost, "
         f"{len(late)} new requests answered after the signal, exit after {exit_seconds:.1f} s"
     )
-    FIGURES["sigterm_requests"] = len(outcomes)
-    FIGURES["sigterm_answered"] = len(answered)
-    FIGURES["sigterm_refused_or_503"] = len(outcomes) - len(answered)
-    FIGURES["sigterm_replies_lost"] = len(lost)
-    FIGURES["sigterm_new_requests_answered_after"] = len(late)
-    FIGURES["sigterm_exit_s"] = round(exit_seconds, 1)
+    FIGURES[f"{name}_clients"] = clients
+    FIGURES[f"{name}_requests"] = len(outcomes)
+    FIGURES[f"{name}_answered"] = len(answered)
+    FIGURES[f"{name}_in_flight_at_signal_answered"] = sum(
+        o.sent <= signalled < o.received for o in answered
+    )
+    FIGURES[f"{name}_refused_or_503"] = len(outcomes) - len(answered)
+    FIGURES[f"{name}_stored_without_reply"] = len(lost)
+    FIGURES[f"{name}_new_requests_answered_after"] = len(late)
+    FIGURES[f"{name}_exit_s"] = round(exit_seconds, 1)
     assert code == 0, serve.log()[-3000:]
     assert exit_seconds < 20, f"serve took {exit_seconds:.1f} s to exit"
-    assert refused, "a new connection was accepted after SIGTERM"
+    assert refused, f"a new connection was accepted after {name}"
     assert child_gone, "the action server outlived serve"
     assert answered
     for outcome in answered:
@@ -504,4 +524,96 @@ def test_sigterm_under_load_finishes_in_flight_replies_and_exits_quickly(
     for outcome in outcomes:
         assert outcome.status in (200, 503, None), outcome
     assert not lost, f"stored but not answered: {lost[:5]}"
-    assert not late, f"{len(late)} new requests answered after SIGTERM"
+    assert not late, f"{len(late)} new requests answered after {name}"
+
+
+@pytest.mark.model
+def test_sigterm_with_socketio_clients_delivers_their_replies_and_exits_in_bounds(
+    cfg: Settings, trained_model: Path, tmp_path: Path
+) -> None:
+    """socket.io over websockets, as the page uses it (spoken raw: python-engineio's
+    websocket client does not work with Rasa's aiohttp). An open websocket is not an idle
+    connection: Sanic waits for it up to its graceful timeout, so the turn in flight at
+    the signal still sends its replies through it."""
+    import websockets
+
+    referral = _response(cfg, "utter_dosing_referral")
+    clients = 4 * SCALE
+
+    async def one(url: str, n: int, ready: asyncio.Event, go: asyncio.Event) -> list[str]:
+        received: list[str] = []
+        async with websockets.connect(f"{url}/socket.io/?EIO=4&transport=websocket") as ws:
+            assert str(await ws.recv()).startswith("0")  # engine.io open
+            await ws.send("40")  # socket.io connect
+            assert str(await ws.recv()).startswith("40")
+            await ws.send("42" + json.dumps(["session_request", {"session_id": f"sio-term-{n}"}]))
+            ready.set()
+            await go.wait()
+            message = {"message": "how much LDN should I take?", "session_id": f"sio-term-{n}"}
+            await ws.send("42" + json.dumps(["user_uttered", message]))
+            with contextlib.suppress(websockets.ConnectionClosed, asyncio.TimeoutError):
+                while referral not in received:
+                    packet = str(await asyncio.wait_for(ws.recv(), 30))
+                    if packet == "2":
+                        await ws.send("3")  # ping, pong
+                    elif packet.startswith("42"):
+                        event, *data = json.loads(packet[2:])
+                        if event == "bot_uttered":
+                            received.append(data[0].get("text", ""))
+        return received
+
+    async def idle(url: str, ready: asyncio.Event) -> None:
+        """A page left open: its websocket stays until the server closes it."""
+        async with websockets.connect(f"{url}/socket.io/?EIO=4&transport=websocket") as ws:
+            await ws.send("40")
+            ready.set()
+            with contextlib.suppress(websockets.ConnectionClosed):
+                while True:
+                    if str(await ws.recv()) == "2":
+                        await ws.send("3")
+
+    with running_serve(cfg, tmp_path, {}) as serve:
+        url = serve.url.replace("http://", "ws://")
+
+        async def run() -> tuple[list[list[str]], float, int]:
+            readies = [asyncio.Event() for _ in range(clients)]
+            go = asyncio.Event()
+            tasks = [asyncio.create_task(one(url, n, readies[n], go)) for n in range(clients)]
+            left_open = asyncio.Event()
+            idle_task = asyncio.create_task(idle(url, left_open))
+            await asyncio.wait_for(left_open.wait(), 60)
+            for ready in readies:
+                await asyncio.wait_for(ready.wait(), 60)
+            await asyncio.sleep(0.5)  # the sessions are confirmed
+            go.set()
+            await asyncio.sleep(0.2)  # the messages are being answered
+            serve.process.send_signal(signal.SIGTERM)
+            signalled = time.monotonic()
+            code = await asyncio.get_running_loop().run_in_executor(
+                None, lambda: serve.process.wait(timeout=60)
+            )
+            exit_seconds = time.monotonic() - signalled
+            await asyncio.wait_for(idle_task, 10)  # closed by the server
+            return list(await asyncio.gather(*tasks)), exit_seconds, code
+
+        received, exit_seconds, code = asyncio.run(run())
+    with sqlite3.connect(tmp_path / "conversations.sqlite") as db:
+        stored = {
+            sender
+            for (sender,) in db.execute("SELECT sender_id FROM events WHERE type_name = 'user'")
+        }
+    lost = [n for n in range(clients) if f"sio-term-{n}" in stored and referral not in received[n]]
+    print(
+        f"SIGTERM with {clients} socket.io clients and a page left open: "
+        f"{len(stored)} messages stored, "
+        f"{sum(referral in r for r in received)} replies delivered, {len(lost)} lost, "
+        f"exit after {exit_seconds:.1f} s"
+    )
+    FIGURES["TERM_socketio_clients"] = clients
+    FIGURES["TERM_socketio_stored"] = len(stored)
+    FIGURES["TERM_socketio_stored_without_reply"] = len(lost)
+    FIGURES["TERM_socketio_exit_s"] = round(exit_seconds, 1)
+    assert code == 0, serve.log()[-3000:]
+    assert exit_seconds < 20
+    assert stored, "no message was in flight at the signal"
+    assert not lost, f"stored but not answered: {lost}"

@@ -241,6 +241,8 @@ class ActionServer:
             # keep-alive lets the server close one just as Rasa sends on it (a lost
             # action call). Keep them open longer than Rasa leaves them idle.
             "SANIC_KEEP_ALIVE_TIMEOUT": "75",
+            # Stopped last, once Rasa has closed its connections: nothing to wait for.
+            "SANIC_GRACEFUL_SHUTDOWN_TIMEOUT": "3",
             action_auth.SECRET_ENV: self.secret,
             "LDN_BOT_PARENT_PID": str(os.getpid()),
         }
@@ -265,6 +267,9 @@ class ActionServer:
                 # Never written: its end-of-file tells the child that this process is gone.
                 stdin=subprocess.PIPE,
                 preexec_fn=_end_with_parent,
+                # Its own session: Ctrl-C in a terminal reaches serve only, which stops
+                # it last, after the requests in flight (they may still call it).
+                start_new_session=True,
             )
         process = self._process
         deadline = time.monotonic() + timeout
