@@ -155,4 +155,5 @@ class PooledEndpointConfig(EndpointConfig):
 
 
 def _json_bytes(value: Any) -> bytes:
-    return _json.dumps(value).encode()
+    """The body of an action call: UTF-8, not escapes (an emoji is 4 bytes, not 12)."""
+    return _json.dumps(value, ensure_ascii=False).encode()
