@@ -192,7 +192,8 @@ def _stop_gracefully(app: Sanic) -> None:
     async def refuse_when_stopping(request: Request) -> HTTPResponse | None:
         if not request.app.ctx.stopping:
             return None
-        request.stream.keep_alive = False
+        if request.stream is not None:
+            request.stream.keep_alive = False
         return response.json({"error": "the server is stopping"}, status=503)
 
     @app.middleware("response")

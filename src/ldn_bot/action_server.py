@@ -61,7 +61,8 @@ def secure(app: Sanic, secret: str) -> Sanic:
         length = request.headers.get("Content-Length", "0")
         too_long = not length.isdigit() or int(length) > action_auth.MAX_ACTION_BODY_BYTES
         if too_long or len(request.body or b"") > action_auth.MAX_ACTION_BODY_BYTES:
-            request.stream.keep_alive = False
+            if request.stream is not None:
+                request.stream.keep_alive = False
             return response.json({"error": "request body too large"}, status=413)
         if not action_auth.valid_request(
             secret,
