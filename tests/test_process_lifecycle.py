@@ -361,6 +361,27 @@ def test_an_action_server_that_keeps_dying_at_start_is_given_up_on(
     assert supervisor.restarts == 3
 
 
+def test_stopping_the_supervisor_during_a_restart_leaves_no_action_server(
+    var_cfg: Settings,
+) -> None:
+    supervisor = SupervisedActionServer(var_cfg, check_every=0.05)
+    supervisor.start()
+    first = supervisor.pid
+    assert first is not None
+    os.kill(first, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while supervisor.pid in (None, first):  # the restart has begun
+        assert time.monotonic() < deadline, "no restart"
+        time.sleep(0.01)
+    second = supervisor.pid
+    assert second is not None
+    started = time.monotonic()
+    supervisor.stop()
+    FIGURES["supervisor_stop_during_restart_s"] = round(time.monotonic() - started, 1)
+    assert _gone(second, timeout=10), "the restarted action server outlived its supervisor"
+    assert time.monotonic() - started < 20
+
+
 # --- SIGKILL and SIGTERM of serve ----------------------------------------------------------
 
 

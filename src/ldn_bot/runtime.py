@@ -210,6 +210,7 @@ class ActionServer:
         self.port = port or free_port()
         self.secret = action_auth.new_secret()
         self._process: subprocess.Popen[bytes] | None = None
+        self._stopping = threading.Event()  # set by `stop()` from another thread
 
     @property
     def url(self) -> str:
@@ -273,7 +274,7 @@ class ActionServer:
             )
         process = self._process
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not self._stopping.is_set():
             code = process.poll()
             if code == action_auth.EXIT_PORT_IN_USE:
                 self._close(process)
@@ -284,7 +285,10 @@ class ActionServer:
             if self.answers_as_ours():
                 return
             time.sleep(0.2)
-        self.stop()
+        stopped = self._stopping.is_set()
+        ActionServer.stop(self)
+        if stopped:
+            raise RuntimeError("the action server was stopped while starting")
         raise RuntimeError(f"the action server did not start within {timeout:.0f} s")
 
     def answers_as_ours(self) -> bool:
@@ -350,7 +354,6 @@ class SupervisedActionServer(ActionServer):
         self.on_give_up = on_give_up
         self.restarts = 0
         self.failure: str | None = None
-        self._stopping = threading.Event()
         self._watcher: threading.Thread | None = None
 
     def start(self, *, timeout: float = 60.0) -> None:
@@ -389,7 +392,7 @@ class SupervisedActionServer(ActionServer):
     def stop(self, timeout: float = 5.0) -> None:
         self._stopping.set()
         if self._watcher is not None and self._watcher is not threading.current_thread():
-            self._watcher.join(timeout=70)
+            self._watcher.join(timeout=10)
         super().stop(timeout)
 
 
