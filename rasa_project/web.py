@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
+import threading
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -201,10 +203,30 @@ def _stop_gracefully(app: Sanic) -> None:
         if request.app.ctx.stopping and request.stream is not None:
             request.stream.keep_alive = False
 
+    app.register_listener(_on_signal_stop_at_once, "after_server_start")
     app.register_listener(_stop_accepting, "before_server_stop")
     # "after" listeners of shutdown run last-registered first: `_release`, then Rasa's.
     app.register_listener(close_resources, "after_server_stop")
     app.register_listener(_release, "after_server_stop")
+
+
+async def _on_signal_stop_at_once(app: Sanic, _loop: Any) -> None:
+    """SIGTERM and SIGINT refuse new requests at once, even while the event loop is busy.
+
+    Sanic's handlers (`loop.add_signal_handler`) only run when the loop gets to them; under
+    load that took long enough for new requests to be answered after the signal. The
+    Python-level handler (a no-op that asyncio installs next to its wake-up fd) runs in
+    the loop's thread straight away: here it sets the flag the middleware reads. The
+    loop, woken through its fd as before, still stops the server.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return  # signals reach the main thread only (an app run in a test thread)
+
+    def on_signal(_signum: int, _frame: Any) -> None:
+        app.ctx.stopping = True
+
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, on_signal)
 
 
 async def _stop_accepting(app: Sanic, _loop: Any) -> None:
