@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
+import threading
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,11 @@ logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
 KEEP_ALIVE_SECONDS = 75
+# On SIGTERM or Ctrl-C, how long requests in flight may take to finish (a turn takes well
+# under a second; the action call is bounded to 10 s). Open socket.io connections are
+# closed after it. With the ledger flush after it, serve exits within about 10 s.
+GRACEFUL_SHUTDOWN_SECONDS = 6.0
+LEDGER_FLUSH_AT_EXIT_SECONDS = 3.0
 # CORS headers for every route but socket.io's, which Engine.IO answers itself (two
 # Access-Control-Allow-Origin headers would make browsers refuse the answer).
 CORS_RESOURCES = r"^/(?!socket\.io/).*"
@@ -68,6 +75,7 @@ def create_app(
     # Longer than a load balancer's idle timeout (60 s on most), so the balancer, not this
     # server, closes idle connections: otherwise a request can race the close and be reset.
     app.config.KEEP_ALIVE_TIMEOUT = KEEP_ALIVE_SECONDS
+    app.config.GRACEFUL_SHUTDOWN_TIMEOUT = GRACEFUL_SHUTDOWN_SECONDS
     if exposure.cors_origins:
         CORS(
             app,
@@ -168,9 +176,65 @@ def create_app(
     app.register_listener(
         partial(load_agent_on_start, str(model_path), endpoints, None), "before_server_start"
     )
-    app.register_listener(_release, "before_server_stop")
-    app.register_listener(close_resources, "after_server_stop")
+    _stop_gracefully(app)
     return app
+
+
+def _stop_gracefully(app: Sanic) -> None:
+    """SIGTERM and Ctrl-C: stop accepting, finish what is in flight, write, exit.
+
+    Sanic then runs `before_server_stop`, closes the listening socket (new connections
+    are refused), closes idle keep-alive connections and waits up to
+    `GRACEFUL_SHUTDOWN_TIMEOUT` for the busy ones before `after_server_stop`. Two gaps are
+    closed here: a busy keep-alive connection would stay open for more requests (its
+    response now says `Connection: close`, and a request that still comes on it gets a
+    503 before anything is stored), and the ledger was flushed *before* the requests in
+    flight had finished (it is now flushed after, with the action pool closed).
+    """
+    app.ctx.stopping = False
+
+    @app.middleware("request")
+    async def refuse_when_stopping(request: Request) -> HTTPResponse | None:
+        if not request.app.ctx.stopping:
+            return None
+        if request.stream is not None:
+            request.stream.keep_alive = False
+        return response.json({"error": "the server is stopping"}, status=503)
+
+    @app.middleware("response")
+    async def close_when_stopping(request: Request, _answer: HTTPResponse) -> None:
+        if request.app.ctx.stopping and request.stream is not None:
+            request.stream.keep_alive = False
+
+    app.register_listener(_on_signal_stop_at_once, "after_server_start")
+    app.register_listener(_stop_accepting, "before_server_stop")
+    # "after" listeners of shutdown run last-registered first: `_release`, then Rasa's.
+    app.register_listener(close_resources, "after_server_stop")
+    app.register_listener(_release, "after_server_stop")
+
+
+async def _on_signal_stop_at_once(app: Sanic, _loop: Any) -> None:
+    """SIGTERM and SIGINT refuse new requests at once, even while the event loop is busy.
+
+    Sanic's handlers (`loop.add_signal_handler`) only run when the loop gets to them; under
+    load that took long enough for new requests to be answered after the signal. The
+    Python-level handler (a no-op that asyncio installs next to its wake-up fd) runs in
+    the loop's thread straight away: here it sets the flag the middleware reads. The
+    loop, woken through its fd as before, still stops the server.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return  # signals reach the main thread only (an app run in a test thread)
+
+    def on_signal(_signum: int, _frame: Any) -> None:
+        app.ctx.stopping = True
+
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, on_signal)
+
+
+async def _stop_accepting(app: Sanic, _loop: Any) -> None:
+    """From now on, responses close their connection and new requests get 503."""
+    app.ctx.stopping = True
 
 
 def _exposed(input_channels: list[InputChannel], exposure: Exposure) -> list[InputChannel]:
@@ -200,9 +264,10 @@ def _exposed(input_channels: list[InputChannel], exposure: Exposure) -> list[Inp
 
 
 async def _release(app: Sanic, _loop: Any) -> None:
-    """Close the action server's connection pool and write the pending ledger rows."""
+    """Once the requests in flight are done: close the action server's connection pool
+    and write the pending ledger rows and conversation events (bounded)."""
     from ldn_bot.runtime import close_action_endpoint, flush_ledger
 
     agent = getattr(app.ctx, "agent", None)
     await close_action_endpoint(agent)
-    await app.loop.run_in_executor(None, flush_ledger, agent)
+    await app.loop.run_in_executor(None, flush_ledger, agent, LEDGER_FLUSH_AT_EXIT_SECONDS)

@@ -1,40 +1,141 @@
-"""`python -m ldn_bot.action_server`: rasa-sdk's action server, lean.
+"""`python -m ldn_bot.action_server`: rasa-sdk's action server, lean and locked down.
 
 spaCy's thinc imports TensorFlow and JAX whenever they are installed (Rasa installs
 TensorFlow), which costs the action server some 370 MB and seconds of start-up for code
 it never runs: the actions use spaCy's tokenizer and lookup tables only. Blocking those
 imports here keeps them out of this process, and only this one.
 
+Unlike rasa-sdk's `run()` (every interface, no authentication, 100 MB bodies), this server:
+- listens on 127.0.0.1 only, on a socket it binds itself: a port another program holds
+  ends it at once with `EXIT_PORT_IN_USE` and one clear line;
+- refuses (401) every call but `/health` that is not signed with the secret of
+  `LDN_BOT_ACTION_SECRET` (`ldn_bot.action_auth`), and signs every answer to a signed
+  call or a `/health` carrying a nonce: that is how its parent knows it is its own;
+- refuses bodies over `MAX_ACTION_BODY_BYTES` (413);
+- ends when its parent does: the parent holds the write end of its stdin pipe, so
+  end-of-file there means the parent is gone (also after SIGKILL), and the parent pid is
+  checked too (Linux also sends SIGTERM through `PR_SET_PDEATHSIG`, set by the parent).
+
 Logging is the project's (`ldn_bot.logs`: one line per record, input escaped) instead of
-rasa-sdk's coloured console set-up; everything else is rasa-sdk's `main`.
+rasa-sdk's coloured console set-up.
 """
 
 from __future__ import annotations
 
+import errno
+import os
+import signal
+import socket
+import stat
 import sys
+import threading
+import time
 
 for _name in ("tensorflow", "jax", "torch", "mxnet", "cupy"):
     sys.modules.setdefault(_name, None)  # type: ignore[arg-type]
 
 from rasa_sdk import utils  # noqa: E402
-from rasa_sdk.endpoint import create_argument_parser, run  # noqa: E402
+from rasa_sdk.endpoint import create_app, create_argument_parser  # noqa: E402
+from rasa_sdk.plugin import plugin_manager  # noqa: E402
+from sanic import Sanic, response  # noqa: E402
+from sanic.request import Request  # noqa: E402
+from sanic.response import HTTPResponse  # noqa: E402
 
+from ldn_bot import action_auth  # noqa: E402
 from ldn_bot.logs import configure_logging  # noqa: E402
+
+HOST = "127.0.0.1"
+OPEN_PATHS = frozenset({"/health"})
+
+
+def secure(app: Sanic, secret: str) -> Sanic:
+    """Require signed calls, sign the answers, cap the body size."""
+    app.config.REQUEST_MAX_SIZE = action_auth.MAX_ACTION_BODY_BYTES
+
+    @app.middleware("request")
+    async def require_signature(request: Request) -> HTTPResponse | None:
+        if request.path in OPEN_PATHS:
+            return None
+        # Sanic stops reading at REQUEST_MAX_SIZE but still runs the middleware (with the
+        # body cut short): say 413, not 401.
+        length = request.headers.get("Content-Length", "0")
+        too_long = not length.isdigit() or int(length) > action_auth.MAX_ACTION_BODY_BYTES
+        if too_long or len(request.body or b"") > action_auth.MAX_ACTION_BODY_BYTES:
+            if request.stream is not None:
+                request.stream.keep_alive = False
+            return response.json({"error": "request body too large"}, status=413)
+        if not action_auth.valid_request(
+            secret,
+            request.headers.get(action_auth.NONCE_HEADER),
+            request.headers.get(action_auth.REQUEST_MAC_HEADER),
+            request.body or b"",
+        ):
+            return response.json({"error": "unauthorized"}, status=401)
+        return None
+
+    @app.middleware("response")
+    async def sign(request: Request, answer: HTTPResponse) -> None:
+        nonce = request.headers.get(action_auth.NONCE_HEADER)
+        if nonce and answer.status != 401:
+            answer.headers[action_auth.RESPONSE_MAC_HEADER] = action_auth.response_mac(
+                secret, nonce, answer.body or b""
+            )
+
+    return app
+
+
+def listening_socket(port: int) -> socket.socket:
+    """127.0.0.1:`port`, bound; exits with `EXIT_PORT_IN_USE` when another program has it."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((HOST, port))
+    except OSError as error:
+        sock.close()
+        if error.errno != errno.EADDRINUSE:
+            raise
+        print(f"action server: port {port} is in use by another program", file=sys.stderr)
+        sys.exit(action_auth.EXIT_PORT_IN_USE)
+    return sock
+
+
+def end_with_parent(parent: int) -> None:
+    """SIGTERM this process (a graceful stop) once its parent is gone."""
+
+    def stop() -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    def watch_stdin() -> None:
+        while os.read(0, 4096):
+            pass
+        stop()
+
+    def watch_parent() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        stop()
+
+    if stat.S_ISFIFO(os.fstat(0).st_mode):
+        threading.Thread(target=watch_stdin, name="parent-pipe", daemon=True).start()
+    threading.Thread(target=watch_parent, name="parent-pid", daemon=True).start()
 
 
 def main() -> None:
     args = create_argument_parser().parse_args()
     configure_logging(args.loglevel)
     utils.update_sanic_log_level()
-    run(
-        args.actions,
-        args.port,
-        args.cors,
-        args.ssl_certificate,
-        args.ssl_keyfile,
-        args.ssl_password,
-        args.auto_reload,
-    )
+    secret = os.environ.pop(action_auth.SECRET_ENV, "")
+    if not secret:
+        print(f"action server: {action_auth.SECRET_ENV} is not set", file=sys.stderr)
+        sys.exit(2)
+    parent = int(os.environ.get("LDN_BOT_PARENT_PID") or os.getppid())
+    if os.getppid() != parent:
+        sys.exit(0)  # the parent died before we got here
+    sock = listening_socket(args.port)
+    app = secure(create_app(args.actions, cors_origins="", auto_reload=False), secret)
+    plugin_manager().hook.attach_sanic_app_extensions(app=app)
+    end_with_parent(parent)
+    app.run(sock=sock, workers=1, access_log=False, motd=False)
 
 
 if __name__ == "__main__":

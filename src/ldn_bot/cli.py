@@ -205,9 +205,24 @@ def _date(text: str) -> datetime:
 
 
 def cmd_serve(cfg: Settings, args: argparse.Namespace) -> int:
-    """Everything a deployment needs on this machine: Rasa + channels + page, action server."""
+    """Everything a deployment needs on this machine: Rasa + channels + page, action server.
+
+    Ports held by another program stop it at once, before anything heavy loads. SIGTERM
+    or Ctrl-C stop it gracefully (`rasa_project.web`: requests in flight get their
+    replies, new ones are refused) within about 10 s, and exit 0. An action server that
+    cannot be restarted stops it with exit code 1.
+    """
+    import signal
+
     from ldn_bot.exposure import exposure_from
-    from ldn_bot.runtime import SupervisedActionServer, endpoints, ensure_model, quiet_rasa
+    from ldn_bot.runtime import (
+        SupervisedActionServer,
+        check_port_free,
+        endpoints,
+        ensure_model,
+        listening_socket,
+        quiet_rasa,
+    )
     from ldn_bot.slack import WEBHOOK_PATH, SlackConfig
     from rasa_project.web import create_app
 
@@ -222,15 +237,22 @@ def cmd_serve(cfg: Settings, args: argparse.Namespace) -> int:
         rest_token=args.rest_token,
     )
     slack = SlackConfig.from_env(os.environ)
+    check_port_free(args.action_port, option="--action-port")
+    web_socket = listening_socket(args.host, args.port)
     model = ensure_model(cfg, _progress)
     static_dir = cfg.root / "web" / "static"
     if not (static_dir / "vendor" / "webchat.js").exists():
         _progress("the chat widget is not built (run `make web`): the page will not load")
     quiet_rasa()
-    with SupervisedActionServer(cfg, port=args.action_port) as actions:
+
+    def give_up(_why: str) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)  # a graceful stop; the exit code says why
+
+    actions = SupervisedActionServer(cfg, port=args.action_port, on_give_up=give_up)
+    with web_socket, actions:
         app = create_app(
             model_path=model,
-            endpoints=endpoints(cfg, actions.url),
+            endpoints=endpoints(cfg, actions.url, actions.secret),
             credentials=cfg.credentials_path,
             static_dir=static_dir,
             exposure=exposure,
@@ -252,7 +274,10 @@ def cmd_serve(cfg: Settings, args: argparse.Namespace) -> int:
             public = (args.public_url or "https://YOUR-PUBLIC-HOST").rstrip("/")
             print(f"Slack: on. Request URL to paste into your Slack app: {public}{WEBHOOK_PATH}")
             print(f"       (this server answers it at {local}{WEBHOOK_PATH}; Slack needs HTTPS)")
-        app.run(host=args.host, port=args.port, workers=1, access_log=False, motd=False)
+        app.run(sock=web_socket, workers=1, access_log=False, motd=False)
+    if actions.failure:
+        print(f"ldn-bot: {actions.failure}", file=sys.stderr)
+        return 1
     return 0
 
 

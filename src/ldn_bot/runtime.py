@@ -10,9 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import errno
+import functools
 import hashlib
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -47,6 +50,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage  # n
 
 _silence_warnings()  # again: importing TensorFlow (above) resets the filters
 
+from ldn_bot import action_auth  # noqa: E402
 from ldn_bot.routing import Route, response_name, route_for  # noqa: E402
 from ldn_bot.settings import Settings  # noqa: E402
 from rasa_project import patches  # noqa: E402
@@ -132,21 +136,101 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class PortInUse(RuntimeError):
+    """A port serve needs is held by another program."""
+
+    def __init__(self, port: int, option: str) -> None:
+        super().__init__(f"port {port} is in use by another program: choose {option} or stop it")
+        self.port = port
+
+
+def check_port_free(port: int, *, host: str = "127.0.0.1", option: str = "--port") -> None:
+    """Raise `PortInUse` when another program listens on `host:port`.
+
+    With SO_REUSEADDR, as the servers bind: connections of a previous run left in
+    TIME_WAIT do not count, a listening socket does.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise PortInUse(port, option) from None
+            raise
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """`host:port` bound for a server to listen on; `PortInUse` when another program has it.
+
+    Binding here, before anything heavy loads, leaves no moment for another program to
+    take the port between the check and the server's start.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        if error.errno == errno.EADDRINUSE:
+            raise PortInUse(port, "--port") from None
+        raise
+    return sock
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+@functools.lru_cache(maxsize=1)
+def _libc() -> Any:
+    import ctypes
+
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _end_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the parent thread dies (Linux), even by
+    SIGKILL. Only a call into the C library loaded beforehand: nothing here takes a lock."""
+    if sys.platform.startswith("linux"):
+        _libc().prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
 class ActionServer:
-    """The rasa-sdk action server as a child process, stopped when done."""
+    """The rasa-sdk action server as a child process, stopped when done.
+
+    Each instance has its own random secret (`ldn_bot.action_auth`): the child gets it by
+    environment, Rasa's endpoint signs its calls with it, and the child counts as up only
+    when it answers /health signed with it, so a foreign program on the port is never
+    taken for it. The child ends when this process does, also when it is killed.
+    """
 
     def __init__(self, cfg: Settings, *, port: int | None = None) -> None:
         self.cfg = cfg
         self.port = port or free_port()
+        self.secret = action_auth.new_secret()
         self._process: subprocess.Popen[bytes] | None = None
+        self._stopping = threading.Event()  # set by `stop()` from another thread
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/webhook"
 
-    def start(self, *, timeout: float = 60.0) -> None:
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def _log_path(self) -> Path:
         log_dir = self.cfg.var_dir / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
+        return log_dir / "actions.log"
+
+    def start(self, *, timeout: float = 60.0) -> None:
+        """Start the child and wait until it proves it is up.
+
+        Raises `PortInUse` when another program holds the port, `RuntimeError` when the
+        child exits or does not come up within `timeout`.
+        """
         env = {
             **os.environ,
             "PYTHONPATH": os.pathsep.join(
@@ -158,8 +242,15 @@ class ActionServer:
             # keep-alive lets the server close one just as Rasa sends on it (a lost
             # action call). Keep them open longer than Rasa leaves them idle.
             "SANIC_KEEP_ALIVE_TIMEOUT": "75",
+            # Stopped last, once Rasa has closed its connections: nothing to wait for.
+            "SANIC_GRACEFUL_SHUTDOWN_TIMEOUT": "3",
+            action_auth.SECRET_ENV: self.secret,
+            "LDN_BOT_PARENT_PID": str(os.getpid()),
         }
-        with open(log_dir / "actions.log", "ab") as log:
+        log_path = self._log_path()
+        if sys.platform.startswith("linux"):
+            _libc()  # loaded here, not between fork and exec
+        with open(log_path, "ab") as log:
             self._process = subprocess.Popen(
                 [
                     sys.executable,
@@ -174,27 +265,62 @@ class ActionServer:
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
+                # Never written: its end-of-file tells the child that this process is gone.
+                stdin=subprocess.PIPE,
+                preexec_fn=_end_with_parent,
+                # Its own session: Ctrl-C in a terminal reaches serve only, which stops
+                # it last, after the requests in flight (they may still call it).
+                start_new_session=True,
             )
+        process = self._process
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"the action server exited; see {log_dir / 'actions.log'}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
+        while time.monotonic() < deadline and not self._stopping.is_set():
+            code = process.poll()
+            if code == action_auth.EXIT_PORT_IN_USE:
+                self._close(process)
+                raise PortInUse(self.port, "--action-port")
+            if code is not None:
+                self._close(process)
+                raise RuntimeError(f"the action server exited (code {code}); see {log_path}")
+            if self.answers_as_ours():
+                return
+            time.sleep(0.2)
+        stopped = self._stopping.is_set()
+        ActionServer.stop(self)
+        if stopped:
+            raise RuntimeError("the action server was stopped while starting")
         raise RuntimeError(f"the action server did not start within {timeout:.0f} s")
 
-    def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
+    def answers_as_ours(self) -> bool:
+        """Whether /health on the port is answered, signed with this server's secret."""
+        nonce = action_auth.new_nonce()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/health", headers={action_auth.NONCE_HEADER: nonce}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=1) as reply:
+                body = reply.read(64 * 1024)
+                mac = reply.headers.get(action_auth.RESPONSE_MAC_HEADER)
+        except OSError:
+            return False
+        return action_auth.valid_response(self.secret, nonce, mac, body)
+
+    @staticmethod
+    def _close(process: subprocess.Popen[bytes]) -> None:
+        if process.stdin is not None:
+            process.stdin.close()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        process = self._process
+        if process is not None:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+            self._close(process)
         self._process = None
 
     def __enter__(self) -> ActionServer:
@@ -206,13 +332,28 @@ class ActionServer:
 
 
 class SupervisedActionServer(ActionServer):
-    """An action server that is restarted whenever it dies, until stopped."""
+    """An action server that is restarted whenever it dies, until stopped.
 
-    def __init__(self, cfg: Settings, *, port: int | None = None, check_every: float = 1.0) -> None:
+    It watches its own child process (not a URL). When `max_failed_starts` starts in a
+    row fail (the child keeps dying, or another program took the port), it gives up:
+    `failure` says why and `on_give_up` is called (serve stops, non-zero).
+    """
+
+    def __init__(
+        self,
+        cfg: Settings,
+        *,
+        port: int | None = None,
+        check_every: float = 0.2,
+        max_failed_starts: int = 3,
+        on_give_up: Callable[[str], None] = lambda _why: None,
+    ) -> None:
         super().__init__(cfg, port=port)
         self.check_every = check_every
+        self.max_failed_starts = max_failed_starts
+        self.on_give_up = on_give_up
         self.restarts = 0
-        self._stopping = threading.Event()
+        self.failure: str | None = None
         self._watcher: threading.Thread | None = None
 
     def start(self, *, timeout: float = 60.0) -> None:
@@ -224,21 +365,35 @@ class SupervisedActionServer(ActionServer):
         self._watcher.start()
 
     def _watch(self) -> None:
+        # The children started here get PR_SET_PDEATHSIG from this thread: it lives as
+        # long as the supervisor, and they are stopped with it.
+        failed = 0
         while not self._stopping.wait(self.check_every):
             process = self._process
-            if process is not None and process.poll() is not None:
-                logger.warning("action server exited (code %s); restarting", process.returncode)
-                self.restarts += 1
-                try:
-                    ActionServer.start(self)
-                except RuntimeError:
-                    logger.exception("action server restart failed; trying again")
+            if process is None or process.poll() is None:
+                continue
+            logger.warning("action server exited (code %s); restarting", process.returncode)
+            self._close(process)
+            self.restarts += 1
+            try:
+                ActionServer.start(self)
+                failed = 0
+            except RuntimeError as error:
+                failed += 1
+                if self._stopping.is_set():
+                    return
+                if isinstance(error, PortInUse) or failed >= self.max_failed_starts:
+                    self.failure = f"the action server cannot be restarted: {error}"
+                    logger.error("%s; stopping", self.failure)
+                    self.on_give_up(self.failure)
+                    return
+                logger.error("action server restart failed (%s); trying again", error)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
         self._stopping.set()
         if self._watcher is not None and self._watcher is not threading.current_thread():
-            self._watcher.join(timeout=5)
-        super().stop()
+            self._watcher.join(timeout=10)
+        super().stop(timeout)
 
 
 @dataclass(frozen=True)
@@ -263,11 +418,15 @@ class Assistant:
         self.agent = agent
 
     @classmethod
-    async def load(cls, cfg: Settings, model: Path, *, action_url: str) -> Assistant:
+    async def load(
+        cls, cfg: Settings, model: Path, *, action_url: str, action_secret: str | None = None
+    ) -> Assistant:
         quiet_rasa()
         from rasa.core.agent import load_agent
 
-        agent = await load_agent(model_path=str(model), endpoints=endpoints(cfg, action_url))
+        agent = await load_agent(
+            model_path=str(model), endpoints=endpoints(cfg, action_url, action_secret)
+        )
         if agent is None or not agent.is_ready():
             raise RuntimeError(f"could not load the model {model}")
         return cls(agent)
@@ -308,15 +467,19 @@ class RecordingOutputChannel(CollectingOutputChannel):
         await super().send_response(recipient_id, message)
 
 
-def endpoints(cfg: Settings, action_url: str) -> Any:
-    """`rasa_project/endpoints.yml` with this run's action server, database and Redis."""
+def endpoints(cfg: Settings, action_url: str, action_secret: str | None = None) -> Any:
+    """`rasa_project/endpoints.yml` with this run's action server, database and Redis.
+
+    With `action_secret` (the action server's), every action call is signed and every
+    answer that is not signed with it is refused.
+    """
     from rasa.core.utils import AvailableEndpoints
     from rasa.utils.endpoints import EndpointConfig
 
     from rasa_project.action_endpoint import PooledEndpointConfig
 
     result = AvailableEndpoints.read_endpoints(str(cfg.endpoints_path))
-    result.action = PooledEndpointConfig(url=action_url)
+    result.action = PooledEndpointConfig(url=action_url, secret=action_secret)
     store = result.tracker_store
     if store is not None and store.type and store.type.endswith("LedgerTrackerStore"):
         if cfg.database_url:
@@ -354,12 +517,18 @@ async def close_action_endpoint(agent: Any) -> None:
 
 
 def flush_ledger(agent: Any, timeout: float = 10.0) -> None:
-    """Wait for the ledger rows of the turns handled so far (at exit)."""
+    """Wait for the ledger rows of the turns handled so far, and try once more to write
+    the conversation events kept in memory during a database outage (at exit)."""
     from rasa_project.tracker_store import ledger_store
 
     store = ledger_store(agent)
-    if store is not None and not store.ledger_writer.flush(timeout):
+    if store is None:
+        return
+    if not store.ledger_writer.flush(timeout):
         logger.error("ledger: some turns were still pending at exit")
+    waiting = store.health().pending_events
+    if waiting and not store._write_pending():
+        logger.error("conversations: %s events could not be written at exit", waiting)
 
 
 def _confidence(value: Any) -> float | None:
@@ -377,7 +546,9 @@ def running_assistant(
         progress("Loading the model...")
         loop = asyncio.new_event_loop()
         try:
-            assistant = loop.run_until_complete(Assistant.load(cfg, model, action_url=actions.url))
+            assistant = loop.run_until_complete(
+                Assistant.load(cfg, model, action_url=actions.url, action_secret=actions.secret)
+            )
             try:
                 yield assistant, loop
             finally:
