@@ -586,6 +586,17 @@ class LedgerTrackerStore(SQLTrackerStore):
 
     # --- exit ------------------------------------------------------------------------------
 
+    def write_waiting(self, timeout: float = 10.0) -> bool:
+        """One attempt, on the database thread, to write the events kept in memory during
+        an outage; True when nothing waits any more."""
+        if not self._pending:
+            return True
+        try:
+            return bool(self._worker.submit(self._write_pending).result(timeout))
+        except Exception:  # a timeout, or the worker already shut down: close() keeps them
+            logger.exception("conversations: the events waiting could not be written")
+            return False
+
     def close(self, timeout: float = 10.0) -> int:
         """Write what still waits (one last attempt), keep what cannot be written in the
         quarantine file with a log line giving its count, and flush the ledger writer

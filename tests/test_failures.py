@@ -31,10 +31,18 @@ def response(cfg: Settings, name: str) -> str:
 
 
 def converse(
-    cfg: Settings, model: Path, action_url: str, texts: list[str], *, break_nlu: bool = False
+    cfg: Settings,
+    model: Path,
+    action_url: str,
+    texts: list[str],
+    *,
+    break_nlu: bool = False,
+    action_secret: str | None = None,
 ) -> list[TurnResult]:
     async def run() -> list[TurnResult]:
-        assistant = await Assistant.load(cfg, model, action_url=action_url)
+        assistant = await Assistant.load(
+            cfg, model, action_url=action_url, action_secret=action_secret
+        )
         if break_nlu:
             _break_nlu(assistant.agent)
         try:
@@ -111,7 +119,12 @@ def test_a_hanging_action_server_costs_a_timeout_not_the_reply(
 def test_when_the_nlu_fails_the_guard_alone_decides(var_cfg: Settings, trained_model: Path) -> None:
     with ActionServer(var_cfg) as actions:
         results = converse(
-            var_cfg, trained_model, actions.url, [q for q, _ in QUESTIONS], break_nlu=True
+            var_cfg,
+            trained_model,
+            actions.url,
+            [q for q, _ in QUESTIONS],
+            break_nlu=True,
+            action_secret=actions.secret,
         )
     _check(var_cfg, results, "utter_cannot_answer_now")
     assert results[1].intent == "ask_dosing"

@@ -527,7 +527,7 @@ def flush_ledger(agent: Any, timeout: float = 10.0) -> None:
     if not store.ledger_writer.flush(timeout):
         logger.error("ledger: some turns were still pending at exit")
     waiting = store.health().pending_events
-    if waiting and not store._write_pending():
+    if waiting and not store.write_waiting(timeout):
         logger.error("conversations: %s events could not be written at exit", waiting)
 
 
