@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from rasa.core.run import close_resources, create_http_input_channels, load_agent_on_start
 from rasa.core.utils import AvailableEndpoints
 from sanic import Sanic, response
@@ -258,8 +258,13 @@ def _register(input_channels: list[InputChannel], app: Sanic) -> None:
     for channel in input_channels:
 
         async def handler(message: UserMessage, channel_name: str = channel.name()) -> None:
-            message.sender_id = namespaced(channel_name, message.sender_id)
+            sender_id = message.sender_id
+            message.sender_id = namespaced(channel_name, sender_id)
             await app.ctx.agent.handle_message(message)
+            if isinstance(message.output_channel, CollectingOutputChannel):
+                # REST answers carry `recipient_id`: the id the client sent, as before.
+                for reply in message.output_channel.messages:
+                    reply["recipient_id"] = sender_id
 
         prefix = urljoin("/webhooks/", channel.url_prefix())
         app.blueprint(channel.blueprint(handler), url_prefix=prefix)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import aiohttp
 import jwt
 import pytest
 import socketio
@@ -394,6 +395,31 @@ def test_a_foreign_host_header_is_refused_on_posts_too(server: str) -> None:
     for path in ("/api/feedback", "/webhooks/slack/webhook"):
         headers = {"Content-Type": "application/json", **evil}
         assert http(f"{server}{path}", method="POST", body=b"{}", headers=headers)[0] == 421
+
+
+@pytest.mark.model
+def test_a_foreign_host_header_cannot_open_a_websocket(server: str) -> None:
+    async def opens(host: str) -> bool:
+        ws_url = server.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+        async with aiohttp.ClientSession() as session:
+            try:
+                async with session.ws_connect(ws_url, headers={"Host": host}, timeout=10):
+                    return True
+            except aiohttp.WSServerHandshakeError as error:
+                assert error.status == 421
+                return False
+
+    port = server.rsplit(":", 1)[1]
+    assert not asyncio.run(opens(f"rebound.evil.example:{port}"))
+    assert asyncio.run(opens(f"127.0.0.1:{port}"))
+
+
+@pytest.mark.model
+def test_rest_replies_name_the_sender_as_sent(server: str) -> None:
+    body = json.dumps({"sender": "as-sent", "message": "hello"}).encode()
+    status, _, answer = rest_post(server, body)
+    assert status == 200
+    assert {m["recipient_id"] for m in json.loads(answer)} == {"as-sent"}  # not rest:as-sent
 
 
 @pytest.mark.model
