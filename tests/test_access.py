@@ -10,7 +10,9 @@ name; checks that need no settings use the shared `server` fixture.
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,7 +39,17 @@ API_TOKEN = "api-token-0123456789abcdef"
 OTHER_HOST = "bot.example"
 SALT = "access-test-salt"
 QUESTION = "what is naltrexone approved for?"  # disclaimer, answer, source: 3+ bubbles
-FIGURES: dict[str, int] = {}
+SCALE = max(1, int(os.environ.get("LDN_BOT_FUZZ_SCALE", "1")))
+FIGURES: dict[str, int] = collections.defaultdict(int)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report_figures(cfg: Settings) -> Iterator[None]:
+    """The figures of this run, in reports/access.json (SECURITY.md quotes them)."""
+    yield
+    out = cfg.root / "reports" / "access.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({"scale": SCALE, **FIGURES}, indent=2, sort_keys=True) + "\n")
 
 
 # --- the rules themselves -----------------------------------------------------------------
@@ -240,6 +252,8 @@ def test_a_socketio_client_cannot_write_into_a_rest_conversation(access: Served)
     assert user_texts(access.url, f"socketio:{nonce}") == ["how much LDN should I take?"]
     assert user_texts(access.url, "slack:U123_C456") == []
     assert user_texts(access.url, "rest:slack:U123_C456") == ["hello"]
+    FIGURES["cross_channel_writes_attempted"] += 6  # 1 socket.io -> REST, 5 REST -> others
+    FIGURES["cross_channel_writes_landed"] += 0
 
 
 FORGED_SESSIONS: dict[str, Any] = {
@@ -267,7 +281,44 @@ def test_a_forged_socketio_session_id_gets_a_fresh_one(access: Served) -> None:
     for name, session in given.items():
         assert session != FORGED_SESSIONS[name] and signer.verify(session), name
     assert len(set(given.values())) == len(given)
-    FIGURES["forged_session_ids_joined"] = 0
+    FIGURES["forged_session_requests"] += len(given)
+    FIGURES["forged_session_requests_given_a_fresh_id"] += len(given)
+
+
+@pytest.mark.model
+def test_guessed_session_ids_never_reach_another_conversation(access: Served) -> None:
+    """Messages sent with ids this server did not sign: REST senders, well-formed ids with
+    a wrong MAC, ids signed by another server. None is stored, none answered."""
+    victim = f"guess-victim-{time.time_ns()}"
+    rest(access.url, victim, QUESTION)
+    other = SessionSigner("another-salt")
+    guesses: list[str] = []
+    for n in range(20 * SCALE):
+        guesses += [victim, f"rest:{victim}", f"{n:032x}.{n:032x}", other.issue()]
+
+    async def run() -> tuple[list[str], list[str]]:
+        web = WebClient(access.url)
+        try:
+            session = await web.session(None)
+            for guess in guesses:
+                # One at a time, acknowledged: queued emits would be packed into one polling
+                # POST, which Engine.IO refuses beyond 16 packets.
+                payload = {"message": "guessed", "session_id": guess}
+                await web.client.call("user_uttered", payload, timeout=10)
+            # Sent last on the same socket: once it is answered, the guesses were handled.
+            own = await web.say(session, "hello")
+            return own, list(web.heard)
+        finally:
+            await web.close()
+
+    own, heard = asyncio.run(run())
+    assert own
+    assert user_texts(access.url, f"rest:{victim}") == [QUESTION]
+    for guess in {victim, guesses[2], guesses[-1]}:
+        assert user_texts(access.url, f"socketio:{guess.split('.')[0]}") == []
+    assert len(heard) == len(own)  # nothing but the answer to its own message
+    FIGURES["guessed_session_messages_sent"] += len(guesses)
+    FIGURES["guessed_session_messages_stored_or_answered"] += 0
 
 
 @pytest.mark.model
@@ -331,6 +382,7 @@ def test_feedback_from_another_origin_is_refused(access: Served) -> None:
     assert vote(access.url, body, origin=FOREIGN, content_type="text/plain")[0] == 415
     assert vote(access.url, body, content_type="application/x-www-form-urlencoded")[0] == 415
     assert votes_stored(access.var) == before
+    FIGURES["votes_from_elsewhere_refused"] += 5
     assert vote(access.url, body)[0] == 204
 
 
@@ -351,6 +403,7 @@ def test_feedback_for_a_message_that_does_not_exist_is_refused(access: Served) -
         vote(access.url, {"session_id": session, "bot_index": bubbles + 5, "vote": "up"})[0] == 404
     )
     assert votes_stored(access.var) == before
+    FIGURES["votes_on_foreign_or_missing_messages_refused"] += 6
 
 
 @pytest.mark.model
@@ -365,8 +418,8 @@ def test_repeated_votes_count_once(access: Served) -> None:
     assert vote(access.url, {"session_id": session, "bot_index": 2, "vote": "up"})[0] == 204
     stored = votes_stored(access.var)[before:]
     assert sorted(stored) == [(1, "up"), (2, "up")]  # the last of the 50 counts
-    FIGURES["repeated_votes_sent"] = sent
-    FIGURES["repeated_votes_stored"] = len([s for s in stored if s[0] == 1])
+    FIGURES["repeated_votes_sent"] += sent
+    FIGURES["repeated_votes_stored"] += len([s for s in stored if s[0] == 1])
 
 
 @pytest.mark.model
@@ -374,6 +427,8 @@ def test_repeated_votes_count_once(access: Served) -> None:
 def test_malformed_feedback_gets_400_never_500(access: Served, body: bytes) -> None:
     status, answer = vote(access.url, body)
     assert status == 400 and answer["error"]
+    FIGURES["malformed_votes_sent"] += 1
+    FIGURES["malformed_votes_answered_400"] += 1
 
 
 @pytest.mark.model
@@ -383,6 +438,7 @@ def test_malformed_feedback_gets_400_never_500(access: Served, body: bytes) -> N
 def test_a_foreign_host_header_is_refused(server: str, path: str) -> None:
     status, _, answer = http(f"{server}{path}", headers={"Host": "rebound.evil.example"})
     assert status == 421 and b"allowed-host" in answer
+    FIGURES["foreign_host_requests_refused_421"] += 1
     port = server.rsplit(":", 1)[1]
     assert http(f"{server}{path}", headers={"Host": f"localhost:{port}"})[0] == 200
 
@@ -473,6 +529,7 @@ def test_static_oddities_get_404(server: str, path: str) -> None:
     body = reply.read()
     connection.close()
     assert reply.status == 404, body[:200]
+    FIGURES["static_oddities_answered_404"] += 1
     assert http(f"{server}/static/app.js")[0] == 200
 
 

@@ -396,3 +396,4 @@ def test_rest_is_off_on_a_public_address_without_a_token(
     log = (tmp_path / "serve.log").read_text()
     assert "REST: off (0.0.0.0 is not loopback" in log
     assert "HTTP API: off" in log and "CORS: same origin only" in log
+    assert "0.0.0.0 is not loopback: name the host names" in log  # Host allow-list
