@@ -11,13 +11,17 @@ serve's app, and every other one is left out and answers 404:
   anything, outside the guard that checks every user message;
 - `/` (the "Hello from Rasa" banner) and `/version` (served without any token) are not
   added: `/` is the chat page.
-Error answers are Rasa's JSON without its `version` field.
+Error answers are Rasa's JSON without its `version` field. A JWT that sanic-jwt does not
+catch itself (`alg: none`, a wrong algorithm, a missing claim) is a 401 like any other bad
+token, not a 500.
 """
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
+import jwt
 from rasa import server
 from rasa.core.utils import AvailableEndpoints
 from sanic import Sanic, response
@@ -65,3 +69,16 @@ def add_read_only_routes(app: Sanic, api: Sanic) -> None:
     async def api_error(_: Request, error: server.ErrorResponse) -> HTTPResponse:
         body: dict[str, Any] = {k: v for k, v in error.error_info.items() if k != "version"}
         return response.json(body, status=error.status)
+
+    @app.exception(jwt.exceptions.PyJWTError)
+    async def bad_jwt(_: Request, error: jwt.exceptions.PyJWTError) -> HTTPResponse:
+        return response.json(
+            {
+                "status": "failure",
+                "message": "User is not authenticated.",
+                "reason": "NotAuthenticated",
+                "code": HTTPStatus.UNAUTHORIZED,
+            },
+            status=HTTPStatus.UNAUTHORIZED,
+            headers={"WWW-Authenticate": "Bearer"},
+        )

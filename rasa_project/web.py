@@ -6,21 +6,28 @@ not expose (`ldn_bot.exposure` says what is open):
 - no version banner on `/`;
 - CORS only for the configured origins (the page is served from the same origin as the
   socket.io channel, so the widget needs none);
-- REST only on loopback or with a token (`channels/rest.py`).
+- REST only on loopback or with a token (`channels/rest.py`);
+- every request answered only when its `Host` names this server (421 otherwise), so a
+  DNS-rebinding page cannot reach a loopback server;
+- each channel's conversations under its own namespace (`rest:alice`,
+  `socketio:<session>`, `slack:U123_C456`, `ldn_bot.senders`), added where every
+  channel's messages pass (`_register`), so an id sent on one channel never names
+  another channel's conversation.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import mimetypes
 import signal
 import threading
 from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
-from rasa.core import channels
-from rasa.core.channels.channel import InputChannel
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from rasa.core.run import close_resources, create_http_input_channels, load_agent_on_start
 from rasa.core.utils import AvailableEndpoints
 from sanic import Sanic, response
@@ -30,7 +37,11 @@ from sanic_cors import CORS
 from sqlalchemy.exc import SQLAlchemyError
 
 from ldn_bot.exposure import Exposure, RestAccess
-from ldn_bot.ledger.conversations import events_of, turn_of_bot_message
+from ldn_bot.feedback import FeedbackError, parse_feedback
+from ldn_bot.ledger.conversations import bot_bubbles, events_of, turn_of_bot_message
+from ldn_bot.rest_request import is_json
+from ldn_bot.senders import SessionSigner, namespaced
+from ldn_bot.settings import settings
 from ldn_bot.slack import MemoryEventLedger, RedisEventLedger, SlackConfig
 from rasa_project.channels import RestInput, SocketIOInput
 from rasa_project.http_api import add_read_only_routes, rasa_api
@@ -48,6 +59,7 @@ LEDGER_FLUSH_AT_EXIT_SECONDS = 3.0
 # CORS headers for every route but socket.io's, which Engine.IO answers itself (two
 # Access-Control-Allow-Origin headers would make browsers refuse the answer).
 CORS_RESOURCES = r"^/(?!socket\.io/).*"
+MISDIRECTED_REQUEST = 421
 
 
 def create_app(
@@ -76,6 +88,21 @@ def create_app(
     # server, closes idle connections: otherwise a request can race the close and be reset.
     app.config.KEEP_ALIVE_TIMEOUT = KEEP_ALIVE_SECONDS
     app.config.GRACEFUL_SHUTDOWN_TIMEOUT = GRACEFUL_SHUTDOWN_SECONDS
+
+    @app.on_request
+    async def check_host(request: Request) -> HTTPResponse | None:
+        """Every route, socket.io and Slack included: only this server's host names.
+        X-Forwarded-Host is not read (a proxy must pass the Host it was asked for)."""
+        if exposure.host_allowed(request.headers.get("host")):
+            return None
+        return response.json(
+            {
+                "error": "this server does not answer for that Host header: start it with "
+                "--allowed-host NAME (or --public-url) for the names clients use"
+            },
+            status=MISDIRECTED_REQUEST,
+        )
+
     if exposure.cors_origins:
         CORS(
             app,
@@ -84,13 +111,15 @@ def create_app(
         )
     if api is not None:
         add_read_only_routes(app, api)
-    input_channels = _exposed(create_http_input_channels(None, str(credentials)), exposure)
+    # Keyed by the ledger salt: servers sharing a database (and LDN_BOT_SALT) share it.
+    signer = SessionSigner(settings().salt())
+    input_channels = _exposed(create_http_input_channels(None, str(credentials)), exposure, signer)
     if slack is not None:
         from rasa_project.channels.slack import SlackInput
 
         seen = RedisEventLedger(redis_url) if redis_url else MemoryEventLedger()
         input_channels.append(SlackInput.from_config(slack, ledger=seen))
-    channels.channel.register(input_channels, app, route="/webhooks/")
+    _register(input_channels, app)
 
     @app.get("/")
     async def index(_: Request) -> HTTPResponse:
@@ -106,39 +135,51 @@ def create_app(
 
     @app.post("/api/feedback")
     async def feedback(request: Request) -> HTTPResponse:
-        """A vote on a bot message of a web conversation, tied to its ledger row."""
+        """A vote on a bot message of the caller's own web conversation, tied to its
+        ledger row; one per message (the last counts).
+
+        415 unless the body is JSON; 403 from another site (the `Origin` must be this
+        server's or a configured CORS origin; browsers send it on every POST, so none
+        means not our page) or for a session id this server did not sign; 400 for a
+        malformed vote (`ldn_bot.feedback`); 404 for a message the conversation does
+        not have.
+        """
+        if not is_json(request.headers.get("content-type")):
+            return _error("send the vote as 'Content-Type: application/json'", 415)
+        if not _same_site(request, exposure):
+            return _error("votes are taken from this server's own page only", 403)
         try:
-            body: Any = json.loads(request.body or b"")
-            session_id = str(body["session_id"])[:128]
-            bot_index = int(body["bot_index"])
-            vote = str(body["vote"])
-            if bot_index < 0 or vote not in ("up", "down"):
-                raise ValueError(vote)
-        except (ValueError, KeyError, TypeError):
-            return response.json({"error": "expected session_id, bot_index, vote"}, status=400)
+            vote = parse_feedback(request.body)
+        except FeedbackError as error:
+            return _error(str(error), 400)
+        conversation = signer.verify(vote.session_id)
+        if conversation is None:
+            return _error("not a session of this server: reload the page", 403)
+        sender_id = namespaced(SocketIOInput.name(), conversation)
         store = ledger_store(request.app.ctx.agent)
         if store is None:
-            return response.json({"error": "feedback is unavailable right now"}, status=503)
+            return _error("feedback is unavailable right now", 503)
+        loop = request.app.loop
         try:
             # The turn's ledger row is written in the background: let it land first.
-            await request.app.loop.run_in_executor(None, store.ledger_writer.flush, 2.0)
-            events = await request.app.loop.run_in_executor(
-                None, events_of, store.ledger.engine, session_id
-            )
-            await request.app.loop.run_in_executor(
+            await loop.run_in_executor(None, store.ledger_writer.flush, 2.0)
+            events = await loop.run_in_executor(None, events_of, store.ledger.engine, sender_id)
+            if vote.bot_index >= bot_bubbles(events):
+                return _error("this conversation has no such bot message", 404)
+            await loop.run_in_executor(
                 None,
                 partial(
                     store.ledger.record_vote,
-                    channel="web",
-                    sender_id=session_id,
-                    bot_index=bot_index,
-                    vote=vote,
-                    message_id=turn_of_bot_message(session_id, events, bot_index),
+                    channel=SocketIOInput.name(),
+                    sender_id=sender_id,
+                    bot_index=vote.bot_index,
+                    vote=vote.vote,
+                    message_id=turn_of_bot_message(sender_id, events, vote.bot_index),
                 ),
             )
         except SQLAlchemyError:
             logger.exception("feedback: the vote could not be stored")
-            return response.json({"error": "feedback is unavailable right now"}, status=503)
+            return _error("feedback is unavailable right now", 503)
         return response.empty(status=204)
 
     @app.get("/health")
@@ -172,7 +213,15 @@ def create_app(
             status=200 if ready else 503,
         )
 
-    app.static("/static", str(static_dir), name="static")
+    @app.get("/static/<path:path>")
+    async def static(_: Request, path: str) -> HTTPResponse:
+        """A file of the page; 404 for anything else (a folder, `..`, a NUL byte)."""
+        found = _static_file(static_dir, path)
+        if found is None:
+            return _error("not found", 404)
+        content_type = mimetypes.guess_type(found.name)[0] or "application/octet-stream"
+        return await response.file(found, mime_type=content_type)
+
     app.register_listener(
         partial(load_agent_on_start, str(model_path), endpoints, None), "before_server_start"
     )
@@ -237,11 +286,66 @@ async def _stop_accepting(app: Sanic, _loop: Any) -> None:
     app.ctx.stopping = True
 
 
-def _exposed(input_channels: list[InputChannel], exposure: Exposure) -> list[InputChannel]:
+def _error(reason: str, status: int) -> HTTPResponse:
+    return response.json({"error": reason}, status=status)
+
+
+def _same_site(request: Request, exposure: Exposure) -> bool:
+    """Whether the request's `Origin` is this server (the host it was asked for, already
+    checked against the allowed hosts) or a configured CORS origin."""
+    origin = request.headers.get("origin")
+    if not origin:
+        return False
+    if origin in exposure.cors_origins:
+        return True
+    try:
+        return urlsplit(origin).netloc.lower() == (request.headers.get("host") or "").lower()
+    except ValueError:
+        return False
+
+
+def _static_file(static_dir: Path, path: str) -> Path | None:
+    """The file `path` names inside `static_dir`, or None."""
+    parts = path.split("/")
+    if "\x00" in path or "\\" in path or any(p in ("", ".", "..") for p in parts):
+        return None
+    root = static_dir.resolve()
+    try:
+        found = root.joinpath(*parts).resolve()
+        found.relative_to(root)
+    except (ValueError, OSError):
+        return None
+    return found if found.is_file() else None
+
+
+def _register(input_channels: list[InputChannel], app: Sanic) -> None:
+    """Rasa's `channels.channel.register`, with each message's sender id put in the
+    namespace of the channel it came from (`rest:alice`): the one place every channel's
+    messages pass, whatever id a client sends."""
+    for channel in input_channels:
+
+        async def handler(message: UserMessage, channel_name: str = channel.name()) -> None:
+            sender_id = message.sender_id
+            message.sender_id = namespaced(channel_name, sender_id)
+            await app.ctx.agent.handle_message(message)
+            if isinstance(message.output_channel, CollectingOutputChannel):
+                # REST answers carry `recipient_id`: the id the client sent, as before.
+                for reply in message.output_channel.messages:
+                    reply["recipient_id"] = sender_id
+
+        prefix = urljoin("/webhooks/", channel.url_prefix())
+        app.blueprint(channel.blueprint(handler), url_prefix=prefix)
+    app.ctx.input_channels = input_channels
+
+
+def _exposed(
+    input_channels: list[InputChannel], exposure: Exposure, signer: SessionSigner
+) -> list[InputChannel]:
     """The channels of credentials.yml with serve's access settings applied.
 
     REST and socket.io must be our subclasses (Rasa's have no request checks and no
-    origin check); REST is dropped when `exposure` turns it off.
+    origin check); REST is dropped when `exposure` turns it off; socket.io issues its
+    session ids with `signer`.
     """
     exposed: list[InputChannel] = []
     for channel in input_channels:
@@ -259,6 +363,7 @@ def _exposed(input_channels: list[InputChannel], exposure: Exposure) -> list[Inp
                     "credentials.yml: socket.io must be `rasa_project.channels.SocketIOInput:`"
                 )
             channel.cors_allowed_origins = exposure.cors_origins
+            channel.session_signer = signer
         exposed.append(channel)
     return exposed
 

@@ -3,6 +3,7 @@ against `ldn-bot serve`. Fails if the page requests any non-local URL."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from ldn_bot.settings import Settings
 pytestmark = pytest.mark.model
 
 CHROMIUM = Path("/usr/bin/chromium")
+SIGNED_SESSION = re.compile(r"[0-9a-f]{32}\.[0-9a-f]{32}")
 BOT = "#rw-messages .rw-from-response > .rw-message"
 USER = "#rw-messages .rw-from-client > .rw-message"
 ARGS = [
@@ -100,11 +102,33 @@ def test_a_conversation_in_the_browser(browser: object, server: str, cfg: Settin
     assert evil in page.locator(USER).last.inner_text()
     assert page.locator(f"{USER} img").count() == 0 and dialogs == []
 
+    # A vote on the last answer is taken: the page proves its session with the signed id.
+    session = page.evaluate("JSON.parse(localStorage.getItem('chat_session')).session_id")
+    assert SIGNED_SESSION.fullmatch(session), session  # issued by the server, not chosen
+    answer = page.locator("#rw-messages .rw-from-response").filter(has_text="alcohol dependence")
+    answer.last.locator(".ldn-vote-up").last.click()
+    page.wait_for_selector(".ldn-voted", timeout=10_000)
+    assert "Thanks for your feedback" in answer.last.inner_text()
+
     page.reload()  # the session id is kept in localStorage: the history continues
     page.wait_for_selector("button.rw-launcher", timeout=10_000)
     if not page.locator(".rw-conversation-container").is_visible():
         page.locator("button.rw-launcher").click()
     _wait_text(page, "alcohol dependence")
+    # The server confirmed the same signed session: the conversation goes on, votes count.
+    assert page.evaluate("JSON.parse(localStorage.getItem('chat_session')).session_id") == session
+    _ask(page, "how much LDN should I take?")
+    _wait_text(page, "I can't help with dosing", count=2)
+    referral = page.locator("#rw-messages .rw-from-response").filter(
+        has_text="I can't help with dosing"
+    )
+    referral.last.locator(".ldn-vote-down").last.click()
+    page.wait_for_function(
+        "Array.from(document.querySelectorAll('.ldn-feedback-note'))"
+        ".some(n => n.textContent.includes('Thanks'))"
+        " && document.querySelectorAll('.ldn-voted').length >= 2",
+        timeout=10_000,
+    )
 
     artifacts = cfg.root / "reports" / "browser"
     artifacts.mkdir(parents=True, exist_ok=True)

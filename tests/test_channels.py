@@ -27,6 +27,7 @@ from http_probes import (
     websocket_opens,
 )
 
+from ldn_bot.ledger.store import sender_hash
 from ldn_bot.settings import Settings
 
 pytestmark = pytest.mark.model
@@ -52,22 +53,23 @@ def rest(url: str, sender: str, text: str) -> list[dict[str, Any]]:
         return json.loads(reply.read())
 
 
-async def socket_transcript(url: str, session: str, lines: list[str]) -> list[list[str]]:
+async def socket_transcript(url: str, lines: list[str]) -> tuple[str, list[list[str]]]:
+    """The session id the server issued, and the replies to each line."""
     client = socketio.AsyncClient()
     received: list[str] = []
-    confirmed = asyncio.Event()
+    confirmed: asyncio.Queue[str] = asyncio.Queue()
 
     @client.on("session_confirm")
-    async def _confirm(_: Any) -> None:
-        confirmed.set()
+    async def _confirm(session_id: str) -> None:
+        await confirmed.put(session_id)
 
     @client.on("bot_uttered")
     async def _bot(data: dict[str, Any]) -> None:
         received.append(data.get("text", ""))
 
     await client.connect(url, socketio_path="/socket.io", transports=["polling"])
-    await client.emit("session_request", {"session_id": session})
-    await asyncio.wait_for(confirmed.wait(), 10)
+    await client.emit("session_request", {"session_id": None})
+    session = await asyncio.wait_for(confirmed.get(), 10)
     turns = []
     for line in lines:
         before = len(received)
@@ -79,7 +81,7 @@ async def socket_transcript(url: str, session: str, lines: list[str]) -> list[li
                 seen, quiet_since = len(received), time.monotonic()
         turns.append(received[before:])
     await client.disconnect()
-    return turns
+    return session, turns
 
 
 def ask(cfg: Settings, session: str | None, lines: list[str], var: Path) -> list[list[str]]:
@@ -118,7 +120,7 @@ def test_every_channel_gives_the_same_replies(cfg: Settings, server: str, tmp_pa
         via_rest = [
             [m["text"] for m in rest(server, f"rest-{name}", line) if "text" in m] for line in lines
         ]
-        via_socket = asyncio.run(socket_transcript(server, f"socket-{name}", lines))
+        _, via_socket = asyncio.run(socket_transcript(server, lines))
         for turn_rest, turn_socket, turn_ask in zip(via_rest, via_socket, via_ask, strict=True):
             assert _paragraphs(turn_rest) == _paragraphs(turn_ask), name
             assert _paragraphs(turn_rest) == _paragraphs(turn_socket), name
@@ -173,25 +175,28 @@ def test_socketio_accepts_only_its_own_origin_by_default(server: str) -> None:
 
 def test_feedback_is_tied_to_the_ledger_row_of_its_answer(server: str, serve_var: Path) -> None:
     def post(body: bytes) -> int:
-        request = urllib.request.Request(
-            f"{server}/api/feedback", data=body, headers={"Content-Type": "application/json"}
-        )
+        headers = {"Content-Type": "application/json", "Origin": server}
+        request = urllib.request.Request(f"{server}/api/feedback", data=body, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=5) as reply:
                 return reply.status
         except urllib.error.HTTPError as error:
             return error.code
 
-    session = f"feedback-{time.time_ns()}"
-    rest(server, session, "what is naltrexone approved for?")  # disclaimer, answer, source
+    # disclaimer, answer, source
+    session, _ = asyncio.run(socket_transcript(server, ["what is naltrexone approved for?"]))
     vote = {"session_id": session, "bot_index": 2, "vote": "down"}
     assert post(json.dumps(vote).encode()) == 204
     assert post(b'{"vote": "sideways"}') == 400
     assert post(json.dumps({**vote, "bot_index": -1}).encode()) == 400
     assert post(b"\xff\xfe not json") == 400
 
+    salt = os.environ.get("LDN_BOT_SALT") or (serve_var / "salt").read_text().strip()
+    sender = sender_hash(f"socketio:{session.split('.')[0]}", salt)
     db = sqlite3.connect(serve_var / "conversations.sqlite")
-    [(vote_turn, value)] = db.execute("SELECT turn_id, vote FROM ledger_votes").fetchall()
+    [(vote_turn, value)] = db.execute(
+        "SELECT turn_id, vote FROM ledger_votes WHERE sender_hash = ?", (sender,)
+    ).fetchall()
     route, intent = db.execute(
         "SELECT route, intent FROM ledger_turns WHERE id = ?", (vote_turn,)
     ).fetchone()

@@ -357,7 +357,7 @@ def test_serve_answers_through_a_postgresql_outage_and_stores_it_all_afterwards(
             for sender, texts in BEFORE.items():
                 assert all(say(bot, sender, text) for text in texts)
             before = stored_rows(engine)
-            assert user_texts(engine, "alice") == BEFORE["alice"]
+            assert user_texts(engine, "rest:alice") == BEFORE["alice"]  # REST's namespace
 
             stop_postgres(services)
             with pytest.raises(sa.exc.OperationalError):  # the outage is real
@@ -382,12 +382,13 @@ def test_serve_answers_through_a_postgresql_outage_and_stores_it_all_afterwards(
             for sender, texts in AFTER.items():
                 assert all(say(bot, sender, text) for text in texts)
             turns = sum(len(texts) for phase in (BEFORE, DURING, AFTER) for texts in phase.values())
-            wait_for(lambda: ledger_turns(engine, DURING) == turns, "every turn's ledger row")
+            rest_senders = [f"rest:{sender}" for sender in DURING]
+            wait_for(lambda: ledger_turns(engine, rest_senders) == turns, "every turn's ledger row")
             status, health = health_of(bot)
         log = (var / "serve.log").read_text()
         after = stored_rows(engine)
-        stored = {sender: user_texts(engine, sender) for sender in DURING}
-        ledger_rows = ledger_turns(engine, DURING)
+        stored = {sender: user_texts(engine, f"rest:{sender}") for sender in DURING}
+        ledger_rows = ledger_turns(engine, rest_senders)
         engine.dispose()
     shutil.rmtree(services, ignore_errors=True)
 

@@ -301,11 +301,11 @@ class TestEverythingSwitchedOn:
         sender = "api-reads-this"
         spoofed = {"sender": sender, "message": "hello", "input_channel": "slack"}
         assert rest_post(exposed.url, json.dumps(spoofed).encode(), **bearer(REST_TOKEN))[0] == 200
-        status, tracker = api(exposed.url, f"/conversations/{sender}/tracker")
+        status, tracker = api(exposed.url, f"/conversations/rest:{sender}/tracker")
         assert status == 200
         [user] = [e for e in tracker["events"] if e["event"] == "user"]
         assert (user["text"], user["input_channel"]) == ("hello", "rest")
-        assert api(exposed.url, f"/conversations/{sender}/story")[0] == 200
+        assert api(exposed.url, f"/conversations/rest:{sender}/story")[0] == 200
 
     @pytest.mark.parametrize(
         ("method", "path", "body"),
@@ -396,3 +396,4 @@ def test_rest_is_off_on_a_public_address_without_a_token(
     log = (tmp_path / "serve.log").read_text()
     assert "REST: off (0.0.0.0 is not loopback" in log
     assert "HTTP API: off" in log and "CORS: same origin only" in log
+    assert "0.0.0.0 is not loopback: name the host names" in log  # Host allow-list

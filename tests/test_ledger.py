@@ -413,3 +413,54 @@ def test_the_salt_file_is_private_and_stable(
     first = local.salt()
     assert first == local.salt() and len(first) == 64
     assert stat.S_IMODE(os.stat(tmp_path / "salt").st_mode) == 0o600
+
+
+def test_repeated_votes_on_one_message_keep_only_the_last(store: LedgerTrackerStore) -> None:
+    tracker = conversation(
+        "socketio:web-2", [("what is LDN?", "ask_ldn", "utter_article_answer")], time.time()
+    )
+    asyncio.run(store.save(tracker))
+    assert store.ledger_writer.flush()
+    for n in range(20):
+        store.ledger.record_vote(
+            channel="socketio",
+            sender_id="socketio:web-2",
+            bot_index=0,
+            vote="up" if n % 2 else "down",
+            message_id=None,
+        )
+    store.ledger.record_vote(
+        channel="socketio", sender_id="socketio:other", bot_index=0, vote="down", message_id=None
+    )
+    votes = rows(store.ledger.engine, FeedbackVote)
+    assert sorted(
+        (v.sender_hash == store.ledger.hash("socketio:web-2"), v.vote) for v in votes
+    ) == [
+        (False, "down"),
+        (True, "up"),
+    ]
+
+
+def test_forget_takes_a_namespaced_or_a_bare_id(store: LedgerTrackerStore) -> None:
+    now = time.time()
+    senders = ("rest:alice", "socketio:alice", "slack:U1_D1", "slack:U1_C9", "rest:U1", "rest:bob")
+    for sender in senders:
+        asyncio.run(store.save(conversation(sender, [("hi", "greet", "utter_greet")], now)))
+    assert store.ledger_writer.flush()
+    engine = store.ledger.engine
+
+    def left() -> set[str]:
+        with engine.connect() as connection:
+            return set(connection.scalars(select(EVENTS.c.sender_id).distinct()))
+
+    assert forget(engine, "rest:alice", salt="test-salt").conversations == 1
+    assert left() == set(senders) - {"rest:alice"}
+    assert forget(engine, "slack:U1", salt="test-salt").conversations == 2  # that user's only
+    assert left() == {"socketio:alice", "rest:U1", "rest:bob"}
+    removed = forget(engine, "alice", salt="test-salt")  # a bare id: every channel
+    assert (removed.conversations, removed.turns) == (1, 1)
+    assert left() == {"rest:U1", "rest:bob"}
+    assert {t.sender_hash for t in rows(engine, LedgerTurn)} == {
+        sender_hash("rest:U1", "test-salt"),
+        sender_hash("rest:bob", "test-salt"),
+    }

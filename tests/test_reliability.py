@@ -185,7 +185,7 @@ def test_two_messages_at_once_from_one_person_are_answered_in_order_and_both_sto
             rows = db.execute(
                 "SELECT type_name, data FROM events WHERE sender_id = ? "
                 "AND type_name IN ('user', 'bot') ORDER BY id",
-                (sender,),
+                (f"rest:{sender}",),  # each channel's conversations in its namespace
             ).fetchall()
         turns: list[tuple[str, list[str]]] = []
         for kind, data in rows:
@@ -325,32 +325,32 @@ def test_socketio_payloads_of_any_shape_are_answered_or_ignored_never_fatal(
 
     import socketio
 
-    session = f"sio-fuzz-{time.time_ns()}"
-    payloads: list[Any] = [
-        "just a string",
-        None,
-        ["a", "list"],
-        {"message": "hi"},  # no session id: ignored
-        {"message": "hi", "session_id": "x" * 500},  # unusable session id: ignored
-        {"message": 5, "session_id": session},  # not text: answered as an empty message
-        {"message": {"text": "hi"}, "session_id": session, "metadata": "not json"},
-        {"message": "how much LDN should I take?", "session_id": session, "metadata": [1]},
-    ]
+    def payloads_for(session: str) -> list[Any]:
+        return [
+            "just a string",
+            None,
+            ["a", "list"],
+            {"message": "hi"},  # no session id: ignored
+            {"message": "hi", "session_id": "x" * 500},  # unusable session id: ignored
+            {"message": 5, "session_id": session},  # not text: answered as an empty message
+            {"message": {"text": "hi"}, "session_id": session, "metadata": "not json"},
+            {"message": "how much LDN should I take?", "session_id": session, "metadata": [1]},
+        ]
 
     async def run() -> list[str]:
         client = socketio.AsyncClient()
         received: list[str] = []
-        confirmed = asyncio.Event()
-        client.on("session_confirm", lambda _: confirmed.set())
+        confirmed: asyncio.Queue[str] = asyncio.Queue()
+        client.on("session_confirm", confirmed.put)
 
         @client.on("bot_uttered")
         async def _bot(data: dict[str, Any]) -> None:
             received.append(data.get("text", ""))
 
         await client.connect(server, socketio_path="/socket.io", transports=["polling"])
-        await client.emit("session_request", {"session_id": session})
-        await asyncio.wait_for(confirmed.wait(), 10)
-        for payload in payloads:
+        await client.emit("session_request", {"session_id": None})
+        session = await asyncio.wait_for(confirmed.get(), 10)  # server-issued, signed
+        for payload in payloads_for(session):
             await client.emit("user_uttered", payload)
         deadline = time.monotonic() + 30
         while responses["utter_dosing_referral"] not in received:

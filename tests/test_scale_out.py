@@ -67,7 +67,7 @@ async def rest(session: aiohttp.ClientSession, url: str, sender: str, message: s
 def user_texts(engine: Engine, sender: str) -> list[str]:
     query = (
         select(EVENTS.c.data)
-        .where(EVENTS.c.sender_id == sender, EVENTS.c.type_name == "user")
+        .where(EVENTS.c.sender_id == f"rest:{sender}", EVENTS.c.type_name == "user")
         .order_by(EVENTS.c.id)
     )
     with engine.connect() as connection:
@@ -75,7 +75,7 @@ def user_texts(engine: Engine, sender: str) -> list[str]:
 
 
 def ledger_rows(engine: Engine, senders: list[str]) -> int:
-    hashes = [sender_hash(sender, SALT) for sender in senders]
+    hashes = [sender_hash(f"rest:{sender}", SALT) for sender in senders]
     query = select(func.count()).select_from(LedgerTurn).where(LedgerTurn.sender_hash.in_(hashes))
     with engine.connect() as connection:
         return int(connection.scalar(query) or 0)

@@ -9,14 +9,19 @@ from typing import Any
 
 from rasa.core.channels.socketio import SocketIOInput as StockSocketIOInput
 
+from ldn_bot.senders import SessionSigner
 from rasa_project.channels import SocketIOInput
+
+SIGNER = SessionSigner("socketio-test-secret")
 
 
 async def _noop(_message: Any) -> None:
     return None
 
 
-def _rooms_after_session_request(channel: StockSocketIOInput) -> dict[str, Any]:
+def _rooms_after_session_request(
+    channel: StockSocketIOInput, session_id: str, room: str
+) -> dict[str, Any]:
     channel.blueprint(_noop)
     sio = channel.sio
     assert sio is not None
@@ -25,24 +30,37 @@ def _rooms_after_session_request(channel: StockSocketIOInput) -> dict[str, Any]:
         sio.manager.set_server(sio)
         sid = await sio.manager.connect("engineio-1", "/")
         handler = sio.handlers["/"]["session_request"]
-        await handler(sid, {"session_id": "conversation-42"})
-        members = sio.manager.rooms["/"].get("conversation-42", {})
+        await handler(sid, {"session_id": session_id})
+        members = sio.manager.rooms["/"].get(room, {})
         return {"joined": sid in members}
 
     return asyncio.run(run())
 
 
+def _ours() -> SocketIOInput:
+    channel = SocketIOInput(session_persistence=True)
+    channel.session_signer = SIGNER
+    return channel
+
+
 def test_socketio_session_persistence_joins_the_session_room() -> None:
-    assert _rooms_after_session_request(SocketIOInput(session_persistence=True))["joined"]
+    session = SIGNER.issue()
+    room = SIGNER.verify(session)
+    assert room is not None
+    assert _rooms_after_session_request(_ours(), session, room)["joined"]
 
 
 def test_stock_channel_does_not_join_the_room_which_is_why_we_subclass() -> None:
     stock = StockSocketIOInput(session_persistence=True)
-    assert not _rooms_after_session_request(stock)["joined"]
+    assert not _rooms_after_session_request(stock, "conversation-42", "conversation-42")["joined"]
+
+
+def test_a_client_chosen_session_id_joins_no_room_of_that_name() -> None:
+    assert not _rooms_after_session_request(_ours(), "conversation-42", "conversation-42")["joined"]
 
 
 def test_bad_session_ids_are_replaced() -> None:
-    channel = SocketIOInput(session_persistence=True)
+    channel = _ours()
     channel.blueprint(_noop)
     sio = channel.sio
     assert sio is not None

@@ -4,13 +4,18 @@ Rasa's handler runs unchanged; a request middleware of the channel's blueprint a
 first when the request is not one it should see:
 - 401 without `Authorization: Bearer <token>` when a token is configured (serve requires
   one on any address but loopback, see `ldn_bot.exposure`);
+- 415 for a body not sent as `Content-Type: application/json` (a charset parameter is
+  fine): a browser posts other sites' forms and `text/plain` bodies without a CORS
+  preflight, so this also closes the cross-origin form post;
 - 400 with `{"error": ...}` for a body that is not a JSON object with a string `sender`
   (1-128 characters) and a string `message` (`ldn_bot.rest_request`). Rasa answers some
   of these with a 500, and files others in the shared conversation "default" or under the
   sender id "['a']".
 
 The checked body replaces the parsed JSON Rasa's handler reads, so a client cannot set
-`input_channel` (the channel name the ledger records).
+`input_channel` (the channel name the ledger records). The conversation is stored as
+`rest:<sender>` (`ldn_bot.senders`; the namespace is added in `rasa_project.web`), so no
+sender a REST client sends can name a web or Slack conversation.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from ldn_bot.exposure import bearer_matches
-from ldn_bot.rest_request import RestRequestError, parse_rest_request
+from ldn_bot.rest_request import RestRequestError, is_json, parse_rest_request
 
 
 class RestInput(RasaRestInput):
@@ -57,6 +62,11 @@ class RestInput(RasaRestInput):
                     {"error": "missing or wrong 'Authorization: Bearer <token>'"},
                     status=HTTPStatus.UNAUTHORIZED,
                     headers={"WWW-Authenticate": "Bearer"},
+                )
+            if not is_json(request.headers.get("content-type")):
+                return response.json(
+                    {"error": "send the body as 'Content-Type: application/json'"},
+                    status=HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
                 )
             try:
                 checked = parse_rest_request(request.body)

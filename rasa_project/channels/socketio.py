@@ -11,14 +11,22 @@ ignored, never an exception; messages are capped at 64 KB like HTTP bodies.
 Rasa also switches Engine.IO's origin check off (`cors_allowed_origins=[]`), so a page
 on any site could open a WebSocket to the bot (browsers apply no CORS to WebSockets).
 Here the check is on: the page's own origin, plus `cors_allowed_origins` when serve
-is given other origins. Everything else is Rasa's.
+is given other origins.
+
+Rasa takes the session id the client chooses, so any client could join and write into
+any conversation by naming it. Here the server issues the ids, signed
+(`ldn_bot.senders.SessionSigner`): a `session_request` with an id this server signed
+continues that conversation (the widget keeps it in localStorage, so a reload goes on);
+any other id gets a fresh one in `session_confirm`, and a message whose id is not signed
+is ignored. The conversation is stored as `socketio:<random part>` (the namespace is added
+where every channel's messages pass, `rasa_project.web`), and replies go to the room of
+the random part. Everything else is Rasa's.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -28,6 +36,8 @@ from rasa.core.channels.socketio import SocketIOOutput
 from sanic import Blueprint
 
 from ldn_bot.metadata import MAX_METADATA_BYTES, MetadataError, checked_metadata
+from ldn_bot.senders import SessionSigner, bare
+from ldn_bot.settings import settings
 
 logger = logging.getLogger(__name__)
 
@@ -41,13 +51,21 @@ class SocketIOInput(RasaSocketIOInput):
     Attributes:
         cors_allowed_origins: origins besides the server's own allowed to connect from a
             browser (serve sets them from `--cors-origin`); empty means same origin only.
+        session_signer: issues and checks session ids; by default keyed by the ledger
+            salt (`LDN_BOT_SALT` or `var/salt`), so servers sharing a database share it.
     """
 
     cors_allowed_origins: tuple[str, ...] = ()
+    session_signer: SessionSigner | None = None
 
     @classmethod
     def name(cls) -> str:
         return "socketio"
+
+    def get_output_channel(self) -> SocketIOOutput | None:
+        if self.sio is None:
+            return None
+        return _RoomOutput(self.sio, self.bot_message_evt)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         socketio_webhook = super().blueprint(on_new_message)
@@ -59,24 +77,30 @@ class SocketIOInput(RasaSocketIOInput):
         # The same size limit as the HTTP routes (Engine.IO's default is 1 MB).
         sio.eio.max_http_buffer_size = MAX_MESSAGE_BYTES
 
+        signer = self.session_signer or SessionSigner(settings().salt())
+
         @sio.on("session_request", namespace=self.namespace)
         async def session_request(sid: str, data: dict[str, Any] | None) -> None:
+            """Confirms the browser's session id when this server signed it; anything
+            else (none, malformed, guessed, forged) gets a fresh signed one."""
             data = data if isinstance(data, dict) else {}
             session_id = data.get("session_id")
-            if not _valid_session_id(session_id):
-                session_id = uuid.uuid4().hex
+            conversation = signer.verify(session_id)
+            if conversation is None:
+                session_id = signer.issue()
+                conversation = signer.verify(session_id)
             if self.session_persistence:
-                await sio.enter_room(sid, session_id, namespace=self.namespace)
+                await sio.enter_room(sid, conversation, namespace=self.namespace)
             await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
 
         @sio.on(self.user_message_evt, namespace=self.namespace)
         async def handle_message(sid: str, data: Any) -> None:
             """Rasa's handler, for any payload: a message that is not text is answered as
-            an empty one, and a payload without a usable session id is ignored (as Rasa
-            ignores one without any) instead of raising in the handler."""
+            an empty one, and a payload without a session id this server signed is
+            ignored (as Rasa ignores one without any) instead of raising in the handler."""
             data = data if isinstance(data, dict) else {}
-            sender_id = data.get("session_id") if self.session_persistence else sid
-            if not _valid_session_id(sender_id):
+            sender_id = signer.verify(data.get("session_id")) if self.session_persistence else sid
+            if sender_id is None:
                 logger.warning("socket.io message without a valid session id ignored")
                 return
             text = data.get("message")
@@ -84,7 +108,7 @@ class SocketIOInput(RasaSocketIOInput):
             await on_new_message(
                 UserMessage(
                     text if isinstance(text, str) else "",
-                    SocketIOOutput(sio, self.bot_message_evt),
+                    _RoomOutput(sio, self.bot_message_evt),
                     sender_id,
                     input_channel=self.name(),
                     metadata=metadata,
@@ -122,9 +146,12 @@ def _metadata(raw: Any) -> dict[str, Any]:
         return {}
 
 
-def _valid_session_id(session_id: Any) -> bool:
-    """A session id the stores accept: printable text of 1 to 128 characters."""
-    return isinstance(session_id, str) and 0 < len(session_id) <= 128 and session_id.isprintable()
+class _RoomOutput(SocketIOOutput):
+    """Emits each reply to the room of its conversation: the stored sender id is
+    `socketio:<conversation>` (`ldn_bot.senders`), the room is `<conversation>`."""
+
+    async def _send_message(self, socket_id: str, response: Any) -> None:
+        await super()._send_message(bare(self.name(), socket_id), response)
 
 
 def _allowed_origins(extra: tuple[str, ...]) -> OriginCheck | None:

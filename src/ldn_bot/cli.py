@@ -235,6 +235,9 @@ def cmd_serve(cfg: Settings, args: argparse.Namespace) -> int:
         api_jwt_secret=args.api_jwt_secret,
         cors_origins=args.cors_origin,
         rest_token=args.rest_token,
+        port=args.port,
+        public_url=args.public_url,
+        allowed_hosts=args.allowed_host,
     )
     slack = SlackConfig.from_env(os.environ)
     check_port_free(args.action_port, option="--action-port")
@@ -361,12 +364,28 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--public-url",
         default=os.environ.get("LDN_BOT_PUBLIC_URL"),
-        help="the public https address of this server, to print Slack's Request URL",
+        help="the public https address of this server (its host is an allowed Host "
+        "header; also prints Slack's Request URL)",
+    )
+    serve.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a host name (or NAME:PORT) browsers and proxies use to reach this server, "
+        "besides 127.0.0.1, localhost and [::1]; other Host headers get 421 "
+        "(repeatable; default: LDN_BOT_ALLOWED_HOSTS, comma-separated)",
     )
     forget = sub.add_parser(
         "forget", parents=[store], help="delete a person's conversations, ledger rows and votes"
     )
-    forget.add_argument("sender_id", help="the conversation id (on Slack: the user id)")
+    forget.add_argument(
+        "sender_id",
+        help="a conversation id as stored (rest:ID, socketio:SESSION, slack:USER_CHANNEL) "
+        "for that conversation only, or a bare id for it on every channel: a REST sender, "
+        "the web session id the browser keeps, a Slack user id (U123: every conversation "
+        "of that user), an `ask --session` id",
+    )
     purge = sub.add_parser(
         "purge", parents=[store], help="delete everything older than the retention period"
     )

@@ -1,8 +1,10 @@
 """What `ldn-bot serve` lets other machines and other web sites reach.
 
 Everything is closed unless asked for: no Rasa HTTP API, CORS for no other origin,
-and the REST channel (whose conversation id comes from the request body) open only
-while the server listens on loopback, or with a token.
+the REST channel (whose conversation id comes from the request body) open only
+while the server listens on loopback, or with a token, and requests answered only for
+the server's own host names (the `Host` header: loopback names, the `--public-url` host
+and `--allowed-host` names), so a DNS-rebinding page cannot reach a loopback server.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ MIN_SECRET_LENGTH = 16
 MAKE_A_SECRET = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
 TRUE = {"1", "true", "yes", "on"}
 DEFAULT_PORTS = {"http": 80, "https": 443}
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 
 
 class ExposureError(RuntimeError):
@@ -55,12 +59,42 @@ class Exposure:
             (`https://clinic.example`); none means same origin only.
         api: the Rasa HTTP API (read-only routes), or None when off.
         rest_token: the bearer token the REST channel requires, if any.
+        port: the port serve listens on (loopback names are allowed with it only).
+        allowed_hosts: names (`bot.example`, any port) or `name:port` accepted in the
+            `Host` header besides the loopback names.
     """
 
     host: str
     cors_origins: tuple[str, ...] = ()
     api: ApiAccess | None = None
     rest_token: str | None = None
+    port: int | None = None
+    allowed_hosts: tuple[str, ...] = ()
+
+    def host_allowed(self, header: str | None) -> bool:
+        """Whether a request's `Host` header names this server."""
+        if not header:
+            return False
+        try:
+            name, port = split_host(header)
+        except ExposureError:
+            return False
+        for allowed in self.allowed_host_patterns:
+            allowed_name, allowed_port = split_host(allowed)
+            if name == allowed_name and (allowed_port is None or allowed_port == port):
+                return True
+        return False
+
+    @property
+    def allowed_host_patterns(self) -> tuple[str, ...]:
+        """Every `Host` accepted: loopback names with serve's port (any port when unknown),
+        the address serve binds unless it is a wildcard, and `allowed_hosts`."""
+        suffix = f":{self.port}" if self.port is not None else ""
+        names = [f"{name}{suffix}" for name in LOOPBACK_NAMES]
+        if self.host not in WILDCARD_HOSTS and not is_loopback(self.host):
+            bound = f"[{self.host}]" if ":" in self.host else self.host
+            names.append(f"{bound}{suffix}")
+        return tuple(dict.fromkeys([*names, *self.allowed_hosts]))
 
     @property
     def loopback(self) -> bool:
@@ -90,7 +124,16 @@ class Exposure:
             ]
             api = f"HTTP API: read-only routes, with {' or '.join(ways)} (model changes: 404)"
         cors = "CORS: " + (", ".join(self.cors_origins) or "same origin only")
-        return [rest, api, cors]
+        hosts = "Hosts: " + ", ".join(self.allowed_host_patterns)
+        if not self.allowed_hosts and not self.loopback:
+            hosts += (
+                f" only ({self.host or 'this address'} is not loopback: name the host names "
+                "browsers and proxies use with --allowed-host NAME, LDN_BOT_ALLOWED_HOSTS or "
+                "--public-url; any other Host header gets 421)"
+            )
+        else:
+            hosts += " (any other Host header gets 421)"
+        return [rest, api, cors, hosts]
 
 
 def is_loopback(host: str) -> bool:
@@ -128,6 +171,38 @@ def web_origin(text: str) -> str:
     return f"{parts.scheme}://{host}{f':{port}' if keep_port else ''}"
 
 
+def split_host(text: str) -> tuple[str, int | None]:
+    """A `Host` header or `--allowed-host` value as (lower-case name, port or None);
+    IPv6 addresses keep their brackets. ExposureError when it is not a host name."""
+    text = text.strip().lower()
+    if text.startswith("["):
+        name, _, rest = text.partition("]")
+        name += "]"
+        port_text = rest[1:] if rest.startswith(":") else None
+        if rest and port_text is None:
+            raise ExposureError(f"host {text!r}: expected [address]:port")
+    else:
+        name, colon, port_text_or_empty = text.partition(":")
+        port_text = port_text_or_empty if colon else None
+    if not name or name == "[]" or not all(c.isalnum() or c in ".-_[]:" for c in name):
+        raise ExposureError(f"host {text!r}: expected a host name like bot.example")
+    if port_text is None:
+        return name, None
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ExposureError(f"host {text!r}: the port is not a number from 1 to 65535")
+    return name, int(port_text)
+
+
+def allowed_host(text: str) -> str:
+    """An `--allowed-host` value as matched (`bot.example` or `bot.example:8443`)."""
+    if "://" in text:
+        raise ExposureError(
+            f"allowed host {text!r}: give the host name only, like bot.example (no scheme, no path)"
+        )
+    name, port = split_host(text)
+    return name if port is None else f"{name}:{port}"
+
+
 def bearer_matches(authorization: str | None, token: str) -> bool:
     """Whether an `Authorization` header carries `Bearer <token>` (constant-time)."""
     expected = f"Bearer {token}".encode()
@@ -143,13 +218,18 @@ def exposure_from(
     api_jwt_secret: str | None = None,
     cors_origins: Sequence[str] = (),
     rest_token: str | None = None,
+    port: int | None = None,
+    public_url: str | None = None,
+    allowed_hosts: Sequence[str] = (),
 ) -> Exposure:
     """The exposure serve's options ask for; the environment fills what they leave out
     (`LDN_BOT_API`, `LDN_BOT_API_TOKEN`, `LDN_BOT_API_JWT_SECRET`, `LDN_BOT_CORS_ORIGINS`
-    comma-separated, `LDN_BOT_REST_TOKEN`).
+    comma-separated, `LDN_BOT_REST_TOKEN`, `LDN_BOT_ALLOWED_HOSTS` comma-separated).
+    The host of `public_url` is an allowed host.
 
     Raises ExposureError for the HTTP API without a token or JWT secret, a secret
-    shorter than `MIN_SECRET_LENGTH`, or an origin that is not a plain web origin.
+    shorter than `MIN_SECRET_LENGTH`, an origin that is not a plain web origin, or an
+    allowed host that is not a host name.
     """
     enable_api = enable_api or environ.get("LDN_BOT_API", "").strip().lower() in TRUE
     api_token = _secret("LDN_BOT_API_TOKEN", api_token, environ)
@@ -166,7 +246,24 @@ def exposure_from(
             )
         api = ApiAccess(token=api_token, jwt_secret=api_jwt_secret)
     origins = tuple(dict.fromkeys(web_origin(o) for o in cors_origins))
-    return Exposure(host=host, cors_origins=origins, api=api, rest_token=rest_token)
+    if not allowed_hosts:
+        allowed_hosts = [
+            h for h in environ.get("LDN_BOT_ALLOWED_HOSTS", "").split(",") if h.strip()
+        ]
+    hosts = [allowed_host(h) for h in allowed_hosts]
+    if public_url:
+        parts = urlsplit(public_url.strip())
+        if not parts.hostname:
+            raise ExposureError(f"public URL {public_url!r}: expected https://bot.example")
+        hosts.append(allowed_host(parts.netloc.rpartition("@")[2]))
+    return Exposure(
+        host=host,
+        cors_origins=origins,
+        api=api,
+        rest_token=rest_token,
+        port=port,
+        allowed_hosts=tuple(dict.fromkeys(hosts)),
+    )
 
 
 def _secret(variable: str, given: str | None, environ: Mapping[str, str]) -> str | None:

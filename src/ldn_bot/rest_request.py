@@ -47,6 +47,13 @@ class RestRequest:
         return body
 
 
+def is_json(content_type: str | None) -> bool:
+    """Whether a `Content-Type` header says JSON (`application/json`, any parameters,
+    such as `; charset=utf-8`). Browsers send other sites' forms and `text/plain` bodies
+    without asking first; `application/json` from another origin needs a CORS preflight."""
+    return (content_type or "").split(";")[0].strip().lower() == "application/json"
+
+
 def parse_rest_request(body: bytes) -> RestRequest:
     """The request in `body`, or `RestRequestError` saying what is wrong with it."""
     try:

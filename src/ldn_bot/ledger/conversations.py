@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from ldn_bot.ledger.models import FeedbackVote, LedgerTurn
 from ldn_bot.ledger.store import sender_hash
 from ldn_bot.ledger.turns import ledger_message_id
+from ldn_bot.senders import person_ids
 
 # Rasa's table, declared here only for queries (Rasa creates and owns it).
 EVENTS = Table(
@@ -40,6 +41,16 @@ def events_of(engine: Engine, sender_id: str) -> list[dict[str, Any]]:
         return [json.loads(data) for data in connection.scalars(query)]
 
 
+def bot_bubbles(events: Iterable[Mapping[str, Any]]) -> int:
+    """How many bot bubbles a conversation shows (each reply split on blank lines, as
+    `turn_of_bot_message` counts them)."""
+    return sum(len(_bubbles(event.get("text"))) for event in events if event.get("event") == "bot")
+
+
+def _bubbles(text: Any) -> list[str]:
+    return str(text or "").strip().split("\n\n")
+
+
 def turn_of_bot_message(
     sender_id: str, events: Iterable[Mapping[str, Any]], bot_index: int
 ) -> str | None:
@@ -54,7 +65,7 @@ def turn_of_bot_message(
         if event.get("event") == "user":
             message_id = ledger_message_id(sender_id, event)
         elif event.get("event") == "bot":
-            seen += len(str(event.get("text") or "").strip().split("\n\n"))
+            seen += len(_bubbles(event.get("text")))
             if seen > bot_index:
                 return message_id
     return None
@@ -78,33 +89,33 @@ class Removed:
 
 
 def conversation_ids(engine: Engine, person: str) -> list[str]:
-    """The conversations of a person: the id itself, and on Slack (`USER_CHANNEL` ids) every
-    conversation of that user."""
-    escaped = person.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    query = (
-        select(EVENTS.c.sender_id)
-        .where(
-            or_(
-                EVENTS.c.sender_id == person,
-                EVENTS.c.sender_id.like(f"{escaped}\\_%", escape="\\"),
-            )
-        )
-        .distinct()
-    )
+    """The stored conversations `person` names (`ldn_bot.senders.person_ids`): a
+    namespaced id (`rest:alice`) on its channel, a bare id on every channel, a Slack user
+    id with every conversation of that user."""
+    ids = person_ids(person)
+    matches = [EVENTS.c.sender_id.in_(ids.exact)]
+    for prefix in ids.prefixes:
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        matches.append(EVENTS.c.sender_id.like(f"{escaped}%", escape="\\"))
+    query = select(EVENTS.c.sender_id).where(or_(*matches)).distinct()
     with engine.connect() as connection:
         return list(connection.scalars(query))
 
 
 def forget(engine: Engine, person: str, *, salt: str) -> Removed:
-    """Delete a person's conversations, ledger rows and votes, in one transaction."""
-    senders = sorted({person, *conversation_ids(engine, person)})
+    """Delete a person's conversations, ledger rows and votes, in one transaction.
+
+    Ledger rows and votes hold only a hash of the sender id, so they are found by the
+    hashes of the ids `person` names and of the conversations found in the store."""
+    stored = conversation_ids(engine, person)
+    senders = sorted({*person_ids(person).exact, *stored})
     hashes = [sender_hash(sender, salt) for sender in senders]
     with Session(engine, future=True) as session, session.begin():
         votes = session.execute(delete(FeedbackVote).where(FeedbackVote.sender_hash.in_(hashes)))
         turns = session.execute(delete(LedgerTurn).where(LedgerTurn.sender_hash.in_(hashes)))
         events = session.execute(delete(EVENTS).where(EVENTS.c.sender_id.in_(senders)))
-    found = len(senders) if events.rowcount or turns.rowcount else 0
-    return Removed(events.rowcount, turns.rowcount, votes.rowcount, found)
+    conversations = len(stored) or (1 if turns.rowcount else 0)
+    return Removed(events.rowcount, turns.rowcount, votes.rowcount, conversations)
 
 
 def purge(engine: Engine, *, before: datetime) -> Removed:

@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, select
+from sqlalchemy import create_engine, delete, event, select, text
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -154,7 +154,9 @@ class Ledger:
         vote: str,
         message_id: str | None,
     ) -> None:
-        """Store one vote, tied to the ledger row of `message_id`'s turn when there is one.
+        """Store the vote of `sender_id` on its `bot_index`-th bot message, replacing any
+        earlier vote on that message (one vote per message: the last counts). It is tied
+        to the ledger row of `message_id`'s turn when there is one.
 
         Raises:
             ValueError: the vote is not "up" or "down", or the index is negative.
@@ -162,13 +164,24 @@ class Ledger:
         if vote not in VOTES or bot_index < 0:
             raise ValueError(f"vote must be one of {VOTES} on a message index >= 0")
         turn_id = self.turn_id(message_id) if message_id else None
+        sender = self.hash(sender_id)
         with Session(self.engine, future=True) as session, session.begin():
+            if session.get_bind().dialect.name == "postgresql":
+                # Two votes at once on one message: the second waits for the first, then
+                # replaces it (SQLite serialises writers by itself).
+                key = int(sender[:15], 16) ^ bot_index
+                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+            session.execute(
+                delete(FeedbackVote).where(
+                    FeedbackVote.sender_hash == sender, FeedbackVote.bot_index == bot_index
+                )
+            )
             session.add(
                 FeedbackVote(
                     created_at=datetime.now(timezone.utc),
                     turn_id=turn_id,
                     channel=channel[:32],
-                    sender_hash=self.hash(sender_id),
+                    sender_hash=sender,
                     bot_index=bot_index,
                     vote=vote,
                 )
