@@ -65,7 +65,7 @@ from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.exc import SQLAlchemyError
 
 from ldn_bot.ledger.health import Availability, StoreHealth, describe, is_outage
-from ldn_bot.ledger.quarantine import Quarantine, plain
+from ldn_bot.ledger.quarantine import CONVERSATIONS_FILE, LEDGER_FILE, Quarantine, plain
 from ldn_bot.ledger.schema import migrate
 from ldn_bot.ledger.store import (
     POSTGRESQL_OPTIONS,
@@ -188,8 +188,8 @@ class LedgerTrackerStore(SQLTrackerStore):
         self._retry_loop: asyncio.AbstractEventLoop | None = None
         self._turns: OrderedDict[str, TurnRecord] = OrderedDict()
         cfg = settings()
-        folder = Path(quarantine_dir) if quarantine_dir else cfg.var_dir / "quarantine"
-        self.quarantine = Quarantine(folder / "conversations.jsonl")
+        folder = Path(quarantine_dir) if quarantine_dir else cfg.quarantine_dir
+        self.quarantine = Quarantine(folder / CONVERSATIONS_FILE)
         engine = engine_for(self.engine.url)
         try:
             migrate(engine)
@@ -201,9 +201,7 @@ class LedgerTrackerStore(SQLTrackerStore):
             article_version=article_version(cfg.article_path),
             store_text=cfg.ledger_text,
         )
-        self.ledger_writer = LedgerWriter(
-            self.ledger, quarantine=Quarantine(folder / "ledger.jsonl")
-        )
+        self.ledger_writer = LedgerWriter(self.ledger, quarantine=Quarantine(folder / LEDGER_FILE))
         self._closed = False
         # At exit (after the worker threads are joined): write or keep what still waits.
         atexit.register(_close_at_exit, weakref.ref(self))

@@ -464,3 +464,38 @@ def test_forget_takes_a_namespaced_or_a_bare_id(store: LedgerTrackerStore) -> No
         sender_hash("rest:U1", "test-salt"),
         sender_hash("rest:bob", "test-salt"),
     }
+
+
+def test_forget_and_purge_reach_what_the_stores_set_aside(
+    store: LedgerTrackerStore, tmp_path: Path
+) -> None:
+    """`forget` left a person's texts in the quarantine files, and `purge` kept them past
+    the retention period: both now cover them, one item at a time."""
+    folder = tmp_path / "quarantine"
+    conversations = Quarantine(folder / "conversations.jsonl")
+    ledger_rows = Quarantine(folder / "ledger.jsonl")
+    conversations.keep(
+        "conversation",
+        "test",
+        [
+            {"sender_id": "rest:alice", "events": [{"event": "user", "text": "alice's words"}]},
+            {"sender_id": "rest:bob", "events": [{"event": "user", "text": "bob's words"}]},
+        ],
+    )
+    ledger_rows.keep("ledger", "test", [{"sender_hash": sender_hash("rest:alice", "test-salt")}])
+    engine = store.ledger.engine
+
+    removed = forget(engine, "alice", salt="test-salt", quarantine_dir=folder)
+    assert (removed.quarantined, removed.conversations) == (2, 1)
+    assert "alice" not in conversations.path.read_text() + ledger_rows.path.read_text()
+    assert [item["sender_id"] for line in conversations.read() for item in line["items"]] == [
+        "rest:bob"
+    ]
+    assert ledger_rows.read() == []  # a line whose items are all forgotten goes with them
+    assert stat.S_IMODE(os.stat(conversations.path).st_mode) == 0o600
+
+    kept_before = datetime.now(timezone.utc) + timedelta(seconds=1)
+    later = purge(engine, before=kept_before - timedelta(days=1), quarantine_dir=folder)
+    assert later.quarantined == 0  # set aside today: within the retention period
+    assert purge(engine, before=kept_before, quarantine_dir=folder).quarantined == 1
+    assert conversations.read() == []

@@ -155,11 +155,13 @@ def _store(cfg: Settings) -> Engine:
 
 
 def cmd_forget(cfg: Settings, args: argparse.Namespace) -> int:
-    """Delete one person's conversations, ledger rows and feedback votes."""
+    """Delete one person's conversations, ledger rows, feedback votes and set-aside items."""
     from ldn_bot.ledger.conversations import forget
 
-    removed = forget(_store(cfg), args.sender_id, salt=cfg.salt())
-    if not removed.events and not removed.turns and not removed.votes:
+    removed = forget(
+        _store(cfg), args.sender_id, salt=cfg.salt(), quarantine_dir=cfg.quarantine_dir
+    )
+    if not (removed.events or removed.turns or removed.votes or removed.quarantined):
         print(f"Nothing stored for {args.sender_id!r}.")
     else:
         print(f"Forgot {args.sender_id!r}: removed {removed}.")
@@ -174,7 +176,7 @@ def cmd_purge(cfg: Settings, args: argparse.Namespace) -> int:
     if days < 0:
         raise RuntimeError("the retention period must be 0 days or more")
     before = datetime.now(timezone.utc) - timedelta(days=days)
-    removed = purge(_store(cfg), before=before)
+    removed = purge(_store(cfg), before=before, quarantine_dir=cfg.quarantine_dir)
     print(
         f"Purged everything before {before:%Y-%m-%d %H:%M} UTC ({days} days kept): "
         f"removed {removed}."
@@ -377,7 +379,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(repeatable; default: LDN_BOT_ALLOWED_HOSTS, comma-separated)",
     )
     forget = sub.add_parser(
-        "forget", parents=[store], help="delete a person's conversations, ledger rows and votes"
+        "forget",
+        parents=[store],
+        help="delete a person's conversations, ledger rows, votes and set-aside items",
     )
     forget.add_argument(
         "sender_id",

@@ -67,6 +67,11 @@ class Settings:
         return self.var_dir / "conversations.sqlite"
 
     @property
+    def quarantine_dir(self) -> Path:
+        """Where the stores keep what their database would not take (private files)."""
+        return self.var_dir / "quarantine"
+
+    @property
     def conversations_url(self) -> str:
         """Where conversations and the ledger live (one database for both)."""
         return self.database_url or f"sqlite:///{self.tracker_db}"

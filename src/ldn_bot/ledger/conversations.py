@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, delete, or_, select
@@ -14,6 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from ldn_bot.ledger.models import FeedbackVote, LedgerTurn
+from ldn_bot.ledger.quarantine import QUARANTINE_FILES, Quarantine
 from ldn_bot.ledger.store import sender_hash
 from ldn_bot.ledger.turns import ledger_message_id
 from ldn_bot.senders import person_ids
@@ -79,12 +81,15 @@ class Removed:
     turns: int = 0
     votes: int = 0
     conversations: int = 0
+    quarantined: int = 0
 
     def __str__(self) -> str:
         counts = (
             f"{self.events} conversation event(s), {self.turns} ledger row(s), "
             f"{self.votes} feedback vote(s)"
         )
+        if self.quarantined:
+            counts += f", {self.quarantined} set-aside item(s)"
         return f"{self.conversations} conversation(s): {counts}" if self.conversations else counts
 
 
@@ -102,8 +107,11 @@ def conversation_ids(engine: Engine, person: str) -> list[str]:
         return list(connection.scalars(query))
 
 
-def forget(engine: Engine, person: str, *, salt: str) -> Removed:
-    """Delete a person's conversations, ledger rows and votes, in one transaction.
+def forget(
+    engine: Engine, person: str, *, salt: str, quarantine_dir: Path | None = None
+) -> Removed:
+    """Delete a person's conversations, ledger rows and votes, in one transaction, and
+    their items in the quarantine files of `quarantine_dir` (what the stores set aside).
 
     Ledger rows and votes hold only a hash of the sender id, so they are found by the
     hashes of the ids `person` names and of the conversations found in the store."""
@@ -114,15 +122,29 @@ def forget(engine: Engine, person: str, *, salt: str) -> Removed:
         votes = session.execute(delete(FeedbackVote).where(FeedbackVote.sender_hash.in_(hashes)))
         turns = session.execute(delete(LedgerTurn).where(LedgerTurn.sender_hash.in_(hashes)))
         events = session.execute(delete(EVENTS).where(EVENTS.c.sender_id.in_(senders)))
-    conversations = len(stored) or (1 if turns.rowcount else 0)
-    return Removed(events.rowcount, turns.rowcount, votes.rowcount, conversations)
+    quarantined = sum(
+        kept.forget(senders=senders, hashes=hashes) for kept in _quarantines(quarantine_dir)
+    )
+    conversations = len(stored) or (1 if turns.rowcount or quarantined else 0)
+    return Removed(events.rowcount, turns.rowcount, votes.rowcount, conversations, quarantined)
 
 
-def purge(engine: Engine, *, before: datetime) -> Removed:
-    """Delete every conversation event, ledger row and vote older than `before`."""
+def _quarantines(folder: Path | None) -> list[Quarantine]:
+    """The quarantine files the stores write in `folder` (none when no folder is given)."""
+    if folder is None:
+        return []
+    return [Quarantine(folder / name) for name in QUARANTINE_FILES]
+
+
+def purge(engine: Engine, *, before: datetime, quarantine_dir: Path | None = None) -> Removed:
+    """Delete every conversation event, ledger row and vote older than `before`, and the
+    items set aside in the quarantine files of `quarantine_dir` before then."""
     cutoff = before.astimezone(timezone.utc)
     with Session(engine, future=True) as session, session.begin():
         votes = session.execute(delete(FeedbackVote).where(FeedbackVote.created_at < cutoff))
         turns = session.execute(delete(LedgerTurn).where(LedgerTurn.created_at < cutoff))
         events = session.execute(delete(EVENTS).where(EVENTS.c.timestamp < cutoff.timestamp()))
-    return Removed(events.rowcount, turns.rowcount, votes.rowcount)
+    quarantined = sum(
+        kept.purge(before=cutoff.timestamp()) for kept in _quarantines(quarantine_dir)
+    )
+    return Removed(events.rowcount, turns.rowcount, votes.rowcount, quarantined=quarantined)

@@ -10,17 +10,24 @@ so it is private (0600) and lives under the git-ignored var/ folder.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import math
 import os
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 logger = logging.getLogger(__name__)
+
+# The files the stores keep in their quarantine folder (`var/quarantine` by default).
+CONVERSATIONS_FILE = "conversations.jsonl"
+LEDGER_FILE = "ledger.jsonl"
+QUARANTINE_FILES = (CONVERSATIONS_FILE, LEDGER_FILE)
 
 _MAX_DEPTH = 32  # deeper values are replaced by a marker: the file must always be writable
 
@@ -40,15 +47,63 @@ class Quarantine:
             ensure_ascii=True,
         )
         try:
-            with self._lock:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-                with os.fdopen(descriptor, "a", encoding="utf-8") as file:
-                    file.write(line + "\n")
+            with self._locked(os.O_WRONLY | os.O_APPEND | os.O_CREAT) as descriptor:
+                os.write(descriptor, (line + "\n").encode("utf-8"))
         except OSError as error:
             logger.error("quarantine: %s could not be written (%s)", self.path, error)
             return False
         return True
+
+    def forget(self, *, senders: Collection[str], hashes: Collection[str]) -> int:
+        """Remove the items of these conversations (by sender id, or by the salted hash the
+        ledger's items carry); returns how many were removed. Part of `ldn-bot forget`."""
+        wanted, hashed = set(senders), set(hashes)
+        return self._rewrite(
+            lambda _line, item: item.get("sender_id") in wanted or item.get("sender_hash") in hashed
+        )
+
+    def purge(self, *, before: float) -> int:
+        """Remove the items set aside before `before` (a Unix time); returns how many.
+        Part of `ldn-bot purge`: the retention period covers this file too."""
+        return self._rewrite(lambda line, _item: float(line.get("at") or 0) < before)
+
+    def _rewrite(self, drop: Callable[[Mapping[str, Any], Mapping[str, Any]], bool]) -> int:
+        """Rewrite the file in place without the items `drop(line, item)` selects (under
+        the same lock `keep` takes, so a running server's lines are never lost)."""
+        if not self.path.exists():
+            return 0
+        removed = 0
+        with (
+            self._locked(os.O_RDWR) as descriptor,
+            os.fdopen(os.dup(descriptor), "r+", encoding="utf-8") as file,
+        ):
+            kept_lines = []
+            for raw in file.read().splitlines():
+                if not raw:
+                    continue
+                line = json.loads(raw)
+                items = [item for item in line.get("items", []) if not drop(line, item)]
+                removed += len(line.get("items", [])) - len(items)
+                if items:
+                    kept_lines.append(json.dumps({**line, "items": items}, ensure_ascii=True))
+            if removed:
+                file.seek(0)
+                file.truncate()
+                file.write("".join(f"{kept}\n" for kept in kept_lines))
+        return removed
+
+    @contextlib.contextmanager
+    def _locked(self, flags: int) -> Iterator[int]:
+        """The file opened with `flags` (0600 when created), locked against this process's
+        threads and, by `flock`, against other processes (serve appending, a CLI rewriting)."""
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            descriptor = os.open(self.path, flags, 0o600)
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX)
+                yield descriptor
+            finally:
+                os.close(descriptor)
 
     def read(self) -> list[dict[str, Any]]:
         """Every line kept so far (for tests and for an operator's script)."""
