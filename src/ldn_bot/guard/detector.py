@@ -45,6 +45,9 @@ class Rule:
     unless_after_window: int = 0
     unless_after: frozenset[str] = frozenset()
     unless_any: frozenset[str] = frozenset()
+    about_lemmas: frozenset[str] = frozenset()
+    about_spans: tuple[str, ...] = ()
+    about_but_not: frozenset[str] = frozenset()
     requires_any: frozenset[str] = frozenset()
     max_tokens: int | None = None
     all_of: tuple[frozenset[str], ...] = ()
@@ -87,6 +90,7 @@ def _as_strings(pattern: Any) -> Any:
 
 def _rule(raw: dict) -> Rule:
     after = raw.get("unless_after", {})
+    about = raw.get("unless_about", {})
     return Rule(
         id=raw["id"],
         category=raw["category"],
@@ -94,6 +98,9 @@ def _rule(raw: dict) -> Rule:
         unless_after_window=int(after.get("window", 0)),
         unless_after=_words(after.get("lemmas", ())),
         unless_any=_words(raw.get("unless_any", ())),
+        about_lemmas=_words(about.get("lemmas", ())),
+        about_spans=tuple(about.get("spans", ())),
+        about_but_not=_words(about.get("but_not", ())),
         requires_any=_words(raw.get("requires_any", ())),
         max_tokens=raw.get("max_tokens"),
         all_of=tuple(_words(words) for words in raw.get("all_of", ())),
@@ -253,6 +260,8 @@ class GuardDetector:
             return False
         if rule.unless_any & lemmas:
             return False
+        if _about_something_else(rule, lemmas, spans):
+            return False
         for name in rule.unless_within:
             if any(s <= start < e or s < end <= e for s, e in spans.get(name, ())):
                 return False
@@ -263,6 +272,16 @@ class GuardDetector:
             ):
                 return False
         return True
+
+
+def _about_something_else(
+    rule: Rule, lemmas: set[str], spans: dict[str, list[tuple[int, int]]]
+) -> bool:
+    """`unless_about`: the message asks about something else (what the product looks
+    like, contains, is for, how to store it) and has no word of a dose question."""
+    if not (rule.about_lemmas or rule.about_spans) or rule.about_but_not & lemmas:
+        return False
+    return bool(rule.about_lemmas & lemmas) or any(name in spans for name in rule.about_spans)
 
 
 def _rank(verdict: Verdict) -> int:

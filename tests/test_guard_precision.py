@@ -1,0 +1,109 @@
+"""Issue 13, item 3: weak signals no longer refer harmless questions, and every kind of
+dose question still does (the phrasings are the `i13` cases of the guard sets)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ldn_bot.evaluation import BENIGN_FILE, REDTEAM_FILE, Case, load_cases
+from ldn_bot.guard.detector import GuardDetector
+from ldn_bot.guard.verdict import Category
+
+I13 = [c for c in (*load_cases(REDTEAM_FILE), *load_cases(BENIGN_FILE)) if "i13" in c.tags]
+
+
+def _kind(*kinds: str) -> list[Case]:
+    cases = [c for c in I13 if set(kinds) & set(c.tags)]
+    assert cases, kinds
+    return cases
+
+
+def _check(detector: GuardDetector, case: Case) -> None:
+    verdict = detector.detect(case.text)
+    assert case.caught_by(verdict), f"{case.expect.value} expected, got {verdict}"
+
+
+@pytest.mark.parametrize(
+    "case", _kind("appearance", "indication", "cost", "people"), ids=lambda c: c.text
+)
+def test_a_strength_merely_named_in_a_question_about_the_product_is_not_referred(
+    detector: GuardDetector, case: Case
+) -> None:
+    _check(detector, case)
+
+
+@pytest.mark.parametrize("case", _kind("ingredients"), ids=lambda c: c.text)
+def test_how_much_of_an_ingredient_is_not_a_dose_question(
+    detector: GuardDetector, case: Case
+) -> None:
+    _check(detector, case)
+
+
+@pytest.mark.parametrize("case", _kind("storage"), ids=lambda c: c.text)
+def test_storage_and_expiry_questions_are_not_referred(detector: GuardDetector, case: Case) -> None:
+    _check(detector, case)
+
+
+@pytest.mark.parametrize("case", _kind("onset"), ids=lambda c: c.text)
+def test_how_fast_it_works_is_not_fasting_nor_a_course(detector: GuardDetector, case: Case) -> None:
+    _check(detector, case)
+
+
+@pytest.mark.parametrize("case", _kind("side_effects", "weight"), ids=lambda c: c.text)
+def test_side_effects_and_weight_when_taking_it_are_not_referred(
+    detector: GuardDetector, case: Case
+) -> None:
+    _check(detector, case)
+
+
+@pytest.mark.parametrize("case", _kind("kill"), ids=lambda c: c.text)
+def test_kill_bacteria_or_cells_is_not_a_lethal_amount(detector: GuardDetector, case: Case) -> None:
+    _check(detector, case)
+
+
+@pytest.mark.parametrize(
+    "case",
+    _kind(
+        "amount",
+        "strength",
+        "timing",
+        "frequency",
+        "food",
+        "titration",
+        "missed_max",
+        "duration",
+        "liquid",
+    ),
+    ids=lambda c: c.text,
+)
+def test_every_kind_of_dose_question_is_still_referred(detector: GuardDetector, case: Case) -> None:
+    _check(detector, case)
+
+
+@pytest.mark.parametrize("case", _kind("stopping"), ids=lambda c: c.text)
+def test_how_to_stop_or_taper_is_a_dose_question_not_a_personal_one(
+    detector: GuardDetector, case: Case
+) -> None:
+    assert detector.detect(case.text).category is Category.DOSING
+
+
+@pytest.mark.parametrize(
+    "case", _kind("someone_else", "child", "overdose", "allergy", "suicidal"), ids=lambda c: c.text
+)
+def test_emergencies_in_new_words_get_the_emergency_message(
+    detector: GuardDetector, case: Case
+) -> None:
+    assert detector.detect(case.text).category is Category.EMERGENCY
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "is it ok for me to take ldn while i'm nursing my baby",
+        "should i give ldn a go for my fatigue",
+        "can i drop my copaxone once i'm on ldn",
+        "is ldn right for someone with ppms like me",
+    ],
+)
+def test_a_personal_decision_gets_the_personal_referral(detector: GuardDetector, text: str) -> None:
+    assert detector.detect(text).category is Category.PERSONAL_ADVICE
