@@ -107,3 +107,36 @@ def test_emergencies_in_new_words_get_the_emergency_message(
 )
 def test_a_personal_decision_gets_the_personal_referral(detector: GuardDetector, text: str) -> None:
     assert detector.detect(text).category is Category.PERSONAL_ADVICE
+
+
+PLEAS = [
+    "what should we do now",
+    "ok so what happens next",
+    "please, quick",
+    "is this going to be serious",
+    "do we need the hospital",
+    "i'm not joking",
+    "how should i help him",
+]
+
+
+@pytest.mark.parametrize("text", PLEAS)
+def test_a_plea_right_after_the_emergency_message_keeps_the_emergency(
+    detector: GuardDetector, text: str
+) -> None:
+    assert detector.detect(text, context=Category.EMERGENCY).category is Category.EMERGENCY
+
+
+@pytest.mark.parametrize("text", PLEAS)
+def test_the_same_plea_elsewhere_is_no_emergency(detector: GuardDetector, text: str) -> None:
+    assert detector.detect(text).category is not Category.EMERGENCY
+    assert detector.detect(text, context=Category.DOSING).category is not Category.EMERGENCY
+
+
+def test_a_new_question_after_the_emergency_message_is_read_on_its_own(
+    detector: GuardDetector,
+) -> None:
+    verdict = detector.detect("how much ldn should i take", context=Category.EMERGENCY)
+    assert verdict.category is Category.DOSING
+    article = "what did the 2017 study on ldn find about fatigue"
+    assert not detector.detect(article, context=Category.EMERGENCY).blocked

@@ -12,7 +12,7 @@ from ldn_bot.guard.detector import GuardDetector, detect
 from ldn_bot.guard.normalize import normalize
 from ldn_bot.guard.verdict import Category, Verdict
 from ldn_bot.nlp import TypoFixer, build_pipeline
-from ldn_bot.routing import merge_intent
+from ldn_bot.routing import NLU_EMERGENCY_THRESHOLD, merge_intent
 
 
 @pytest.mark.parametrize(
@@ -122,3 +122,38 @@ def test_two_keys_the_stronger_safety_signal_wins(
 ) -> None:
     verdict = Verdict(category, rule="test") if category is not Category.NONE else Verdict(category)
     assert merge_intent(nlu_intent, verdict) == final
+
+
+@pytest.mark.parametrize(
+    ("confidence", "category", "final"),
+    [
+        (0.46, Category.DOSING, "ask_dosing"),
+        (0.59, Category.PERSONAL_ADVICE, "personal_advice"),
+        (0.80, Category.PILL_SPLITTING, "ask_pill_splitting"),
+        (0.75, Category.NONE, "nlu_fallback"),
+        (0.909, Category.NONE, "nlu_fallback"),
+        (0.28, Category.EMERGENCY, "emergency"),
+        (0.97, Category.NONE, "emergency"),
+        (0.97, Category.DOSING, "emergency"),
+    ],
+)
+def test_an_unsure_nlu_emergency_never_sends_the_emergency_message_alone(
+    confidence: float, category: Category, final: str
+) -> None:
+    verdict = Verdict(category, rule="test") if category is not Category.NONE else Verdict(category)
+    assert merge_intent("emergency", verdict, confidence=confidence) == final
+
+
+def test_the_emergency_threshold_lies_above_every_false_nlu_emergency_measured() -> None:
+    assert 0.909 < NLU_EMERGENCY_THRESHOLD < 1.0
+
+
+@pytest.mark.parametrize("confidence", [None, 0.4, 0.99])
+def test_a_personal_decision_gets_the_personal_referral_not_the_dosing_one(
+    confidence: float | None,
+) -> None:
+    verdict = Verdict(Category.PERSONAL_ADVICE, rule="personal_advice.should_i")
+    assert merge_intent("ask_dosing", verdict, confidence=confidence) == "personal_advice"
+    # where a dose IS asked (the detector says dosing), dosing stays
+    dosing = Verdict(Category.DOSING, rule="dosing.how_much")
+    assert merge_intent("personal_advice", dosing, confidence=confidence) == "ask_dosing"

@@ -28,6 +28,9 @@ logger = logging.getLogger(__name__)
 
 RULES_FILE = Path(__file__).parent / "rules" / "guard.yml"
 FOLLOWUP = "followup"
+# Rules of this category fire only right after the emergency message: a plea or a
+# "what do i do" is part of the same emergency.
+EMERGENCY_FOLLOWUP = "emergency_followup"
 MAX_CHARS = 20_000  # longer input is checked in overlapping windows
 # Once one of these fired, a second reading cannot make the reply any safer.
 _REFERRED = frozenset(
@@ -207,6 +210,10 @@ class GuardDetector:
             bare = words_only(text)
             if bare.removesuffix(" ?") != normal.rstrip("?!. "):
                 fired += [r for r in self._fired_rules(self.nlp(bare)) if r not in fired]
+        if context is Category.EMERGENCY:
+            pleas = [r for r in fired if self.rules[r].category == EMERGENCY_FOLLOWUP]
+            if pleas:
+                return Verdict(Category.EMERGENCY, rule=pleas[0], rules=tuple(fired))
         for category in PRIORITY:
             for rule_id in fired:
                 if self.rules[rule_id].category == category.value:
