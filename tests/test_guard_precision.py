@@ -117,6 +117,9 @@ PLEAS = [
     "do we need the hospital",
     "i'm not joking",
     "how should i help him",
+    "plz",
+    "help me!",
+    "i mean every word",
 ]
 
 
@@ -140,3 +143,20 @@ def test_a_new_question_after_the_emergency_message_is_read_on_its_own(
     assert verdict.category is Category.DOSING
     article = "what did the 2017 study on ldn find about fatigue"
     assert not detector.detect(article, context=Category.EMERGENCY).blocked
+
+
+@pytest.mark.parametrize(
+    "text", ["is there any proof ldn helps people", "please tell me about the 2017 study"]
+)
+def test_a_question_right_after_the_emergency_message_is_not_a_plea(
+    detector: GuardDetector, text: str
+) -> None:
+    assert detector.detect(text, context=Category.EMERGENCY).category is not Category.EMERGENCY
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["is ldn safe for a 68 year old to stop", "my 45 year old husband took his first ldn"],
+)
+def test_an_adult_age_is_not_a_child_swallowing_pills(detector: GuardDetector, text: str) -> None:
+    assert detector.detect(text).category is not Category.EMERGENCY
