@@ -157,3 +157,46 @@ def test_a_personal_decision_gets_the_personal_referral_not_the_dosing_one(
     # where a dose IS asked (the detector says dosing), dosing stays
     dosing = Verdict(Category.DOSING, rule="dosing.how_much")
     assert merge_intent("personal_advice", dosing, confidence=confidence) == "ask_dosing"
+
+
+@pytest.mark.parametrize(
+    ("intent", "confidence", "final"),
+    [
+        ("ask_dosing", 0.82, "nlu_fallback"),
+        ("ask_pill_splitting", 0.44, "nlu_fallback"),
+        ("ask_dosing", 0.99, "ask_dosing"),
+        ("ask_dosing", None, "ask_dosing"),
+        ("ask_naltrexone", 0.5, "ask_naltrexone"),
+    ],
+)
+def test_an_unsure_nlu_dose_guess_on_a_message_the_detector_cleared_is_not_a_referral(
+    intent: str, confidence: float | None, final: str
+) -> None:
+    verdict = Verdict(Category.NONE, rules=(), cleared=("dosing.number",))
+    assert merge_intent(intent, verdict, confidence=confidence) == final
+    # not cleared: the NLU's dose guess still refers
+    assert merge_intent(intent, Verdict(Category.NONE), confidence=confidence) == intent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what shade are the 4.5 mg capsules",
+        "how long before ldn takes effect",
+        "how much weight do people lose on naltrexone",
+        "is it normal to have vivid dreams when taking naltrexone",
+    ],
+)
+def test_the_detector_says_which_harmless_questions_it_cleared(
+    detector: GuardDetector, text: str
+) -> None:
+    verdict = detector.detect(text)
+    assert not verdict.blocked and verdict.cleared
+
+
+@pytest.mark.parametrize(
+    "text", ["how much ldn should i take", "what colour are the pills and how much should i take"]
+)
+def test_a_dose_question_is_never_cleared(detector: GuardDetector, text: str) -> None:
+    verdict = detector.detect(text)
+    assert verdict.blocked and verdict.category is Category.DOSING

@@ -80,7 +80,17 @@ NOT_A_ROUTE = frozenset({"utter_disclaimer"})
 # all 22 and still lets a very sure NLU (48 of the 106 real ones were at 0.93 or more)
 # send the emergency message for a phrasing the detector may miss one day.
 NLU_EMERGENCY_THRESHOLD = 0.93
+# A dosing or splitting intent from the NLU alone on a message the detector "cleared"
+# (a dose rule's words matched, but the message asks how the product looks, what it
+# contains, how to store it, how fast it works, how one feels on it, how many people...)
+# counts only at or above this confidence. Chosen from data (same runs): the detector
+# cleared 60 turns over every set, none of them a dose question (59 harmless, 1 with no
+# requirement); the NLU still guessed dosing or splitting on 20 of them, at 0.32 to 0.96
+# (highest: "what does a month of 4.5 mg ldn cost", 0.96). Below it the reply is the
+# fallback, never an article answer drawn from a dose guess; at or above it, the referral.
+NLU_CLEARED_THRESHOLD = 0.97
 EMERGENCY_INTENT = SAFETY_INTENT[Category.EMERGENCY]
+_DOSE_INTENTS = frozenset({SAFETY_INTENT[Category.DOSING], SAFETY_INTENT[Category.PILL_SPLITTING]})
 FALLBACK_INTENT = "nlu_fallback"
 
 
@@ -96,6 +106,9 @@ def merge_intent(
     - an NLU `emergency` below `NLU_EMERGENCY_THRESHOLD` (when `confidence` is
       given) is not trusted: the detector's verdict decides (its referral, or the
       fallback when it found nothing), never the emergency message;
+    - an NLU dosing or splitting intent below `NLU_CLEARED_THRESHOLD` on a message
+      the detector cleared (`verdict.cleared`: read as a question about something
+      else) becomes the fallback;
     - when the detector reads a personal decision and no dose question, an NLU
       `ask_dosing` gives way to it: both refer to the doctor, and the personal
       referral is the one that fits ("should I take ldn" is not a dose question).
@@ -107,6 +120,14 @@ def merge_intent(
         and confidence < NLU_EMERGENCY_THRESHOLD
     ):
         return SAFETY_INTENT[verdict.category] if verdict.blocked else FALLBACK_INTENT
+    if (
+        intent in _DOSE_INTENTS
+        and not verdict.blocked
+        and verdict.cleared
+        and confidence is not None
+        and confidence < NLU_CLEARED_THRESHOLD
+    ):
+        return FALLBACK_INTENT
     if not verdict.blocked:
         return intent
     nlu_category = INTENT_CATEGORY.get(intent or "")

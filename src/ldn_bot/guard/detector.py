@@ -172,6 +172,7 @@ class GuardDetector:
             for word in words:
                 self._lists_of_word.setdefault(word, []).append(number)
         self._cooccurrence_rules = [rule for rule in self.rules.values() if rule.all_of]
+        self._clearing_spans = frozenset(raw.get("clearing_spans", ()))
         self._span_matcher = Matcher(nlp.vocab, validate=True)
         for name, patterns in raw["spans"].items():
             self._span_matcher.add(name, _as_strings(patterns))
@@ -203,13 +204,15 @@ class GuardDetector:
             ]
             return min(verdicts, key=_rank)
         normal = normalize(text)
-        fired = self._fired_rules(self.nlp(normal))
+        fired, cleared = self._fired_rules(self.nlp(normal))
         if not self._referred(fired):
             # Symbols between words split the patterns' word sequences ("how :much 🗺ldn"):
             # read the words without them too.
             bare = words_only(text)
             if bare.removesuffix(" ?") != normal.rstrip("?!. "):
-                fired += [r for r in self._fired_rules(self.nlp(bare)) if r not in fired]
+                more, more_cleared = self._fired_rules(self.nlp(bare))
+                fired += [r for r in more if r not in fired]
+                cleared += [c for c in more_cleared if c not in cleared]
         if context is Category.EMERGENCY:
             pleas = [r for r in fired if self.rules[r].category == EMERGENCY_FOLLOWUP]
             if pleas:
@@ -222,12 +225,16 @@ class GuardDetector:
             followups = [r for r in fired if self.rules[r].category == FOLLOWUP]
             if followups:
                 return Verdict(context, rule=followups[0], rules=tuple(fired))
+        if cleared:
+            return Verdict(Category.NONE, rules=tuple(fired), cleared=tuple(cleared))
         return Verdict(Category.NONE, rules=tuple(fired)) if fired else NO_CONCERN
 
     def _referred(self, fired: list[str]) -> bool:
         return any(self.rules[rule].category in _REFERRED for rule in fired)
 
-    def _fired_rules(self, doc: Doc) -> list[str]:
+    def _fired_rules(self, doc: Doc) -> tuple[list[str], list[str]]:
+        """The rules that fired, and the referral rules that matched but were set aside
+        because the message asks about something else (`unless_about`, a clearing span)."""
         lemmas = {token.lemma_ for token in doc} | {token.lower_ for token in doc}
         words = {w.lower() for token in doc for w in (token.lemma_, token.text, token.norm_)}
         words |= lemmas
@@ -242,15 +249,42 @@ class GuardDetector:
             for _match_id, start, end in compiled.matcher(doc)
         ]
         fired: list[str] = []
+        cleared: list[str] = []
         for start, end, _order, rule in sorted(matches, key=lambda m: (m[1], m[0], m[2])):
-            if rule.id not in fired and self._holds(rule, doc, start, end, lemmas, spans):
+            if rule.id in fired:
+                continue
+            if self._holds(rule, doc, start, end, lemmas, spans):
                 fired.append(rule.id)
+            elif rule.id not in cleared and self._cleared(rule, start, end, lemmas, spans):
+                cleared.append(rule.id)
         for rule in self._cooccurrence_rules:
             if all(words & lemmas for words in rule.all_of) and self._holds(
                 rule, doc, 0, len(doc), lemmas, spans
             ):
                 fired.append(rule.id)
-        return fired
+        return fired, [rule for rule in cleared if rule not in fired]
+
+    def _cleared(
+        self,
+        rule: Rule,
+        start: int,
+        end: int,
+        lemmas: set[str],
+        spans: dict[str, list[tuple[int, int]]],
+    ) -> bool:
+        """Whether a referral rule that matched was set aside because the message asks
+        about something else: what the product looks like, contains, is for, how to store
+        it, how fast it works, how one feels on it."""
+        if rule.category not in _REFERRED:
+            return False
+        if _about_something_else(rule, lemmas, spans):
+            return True
+        return any(
+            s <= start < e or s < end <= e
+            for name in rule.unless_within
+            if name in self._clearing_spans
+            for s, e in spans.get(name, ())
+        )
 
     @staticmethod
     def _holds(
