@@ -200,3 +200,16 @@ def test_the_detector_says_which_harmless_questions_it_cleared(
 def test_a_dose_question_is_never_cleared(detector: GuardDetector, text: str) -> None:
     verdict = detector.detect(text)
     assert verdict.blocked and verdict.category is Category.DOSING
+
+
+@pytest.mark.parametrize(
+    "text", ["how are ldn capsules supplied", "what are the inactive ingredients of naltrexone"]
+)
+def test_a_question_about_the_product_is_cleared_even_when_no_dose_rule_matched(
+    detector: GuardDetector, text: str
+) -> None:
+    assert detector.detect(text).cleared == ("clearing_about",)
+
+
+def test_a_dose_word_keeps_a_product_question_uncleared(detector: GuardDetector) -> None:
+    assert not detector.detect("what colour is the pill i should take").cleared

@@ -31,6 +31,7 @@ FOLLOWUP = "followup"
 # Rules of this category fire only right after the emergency message: a plea or a
 # "what do i do" is part of the same emergency.
 EMERGENCY_FOLLOWUP = "emergency_followup"
+CLEARED_ABOUT = "clearing_about"  # `Verdict.cleared` when only `clearing_about` cleared it
 MAX_CHARS = 20_000  # longer input is checked in overlapping windows
 # Once one of these fired, a second reading cannot make the reply any safer.
 _REFERRED = frozenset(
@@ -173,6 +174,8 @@ class GuardDetector:
                 self._lists_of_word.setdefault(word, []).append(number)
         self._cooccurrence_rules = [rule for rule in self.rules.values() if rule.all_of]
         self._clearing_spans = frozenset(raw.get("clearing_spans", ()))
+        about = raw.get("clearing_about", {})
+        self._clearing_about = (_words(about.get("lemmas", ())), _words(about.get("but_not", ())))
         self._span_matcher = Matcher(nlp.vocab, validate=True)
         for name, patterns in raw["spans"].items():
             self._span_matcher.add(name, _as_strings(patterns))
@@ -225,9 +228,20 @@ class GuardDetector:
             followups = [r for r in fired if self.rules[r].category == FOLLOWUP]
             if followups:
                 return Verdict(context, rule=followups[0], rules=tuple(fired))
+        if not cleared and self._about_product(normal):
+            cleared = [CLEARED_ABOUT]
         if cleared:
             return Verdict(Category.NONE, rules=tuple(fired), cleared=tuple(cleared))
         return Verdict(Category.NONE, rules=tuple(fired)) if fired else NO_CONCERN
+
+    def _about_product(self, normal: str) -> bool:
+        """`clearing_about`: the message names how the product looks, what it contains,
+        how to store it or what it costs, and no word of a dose question."""
+        about, but_not = self._clearing_about
+        if not about:
+            return False
+        lemmas = {w for token in self.nlp(normal) for w in (token.lemma_, token.lower_)}
+        return bool(about & lemmas) and not (but_not & lemmas)
 
     def _referred(self, fired: list[str]) -> bool:
         return any(self.rules[rule].category in _REFERRED for rule in fired)
