@@ -160,3 +160,18 @@ def test_a_question_right_after_the_emergency_message_is_not_a_plea(
 )
 def test_an_adult_age_is_not_a_child_swallowing_pills(detector: GuardDetector, text: str) -> None:
     assert detector.detect(text).category is not Category.EMERGENCY
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "is 4.5 mg prescribed for ms",
+        "can ldn 3 mg be used for relapsing ms",
+        "how many people with ms get 4.5 mg",
+        "how long does it take to get up to 4.5 mg",
+    ],
+)
+def test_a_strength_asked_about_for_ms_or_a_timing_stays_a_dose_question(
+    detector: GuardDetector, text: str
+) -> None:
+    assert detector.detect(text).category is Category.DOSING
