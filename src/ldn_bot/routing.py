@@ -84,9 +84,9 @@ NLU_EMERGENCY_THRESHOLD = 0.93
 # (a dose rule's words matched, but the message asks how the product looks, what it
 # contains, how to store it, how fast it works, how one feels on it, how many people...)
 # counts only at or above this confidence. Chosen from data (every set end to end, the
-# NLU's own intents, the detector of this branch): the detector cleared 119 turns, none
-# of them a dose question (118 harmless, 1 with no requirement); the NLU still guessed
-# dosing or splitting on 21 of them, at 0.32 to 0.96 (highest: "what does a month of
+# NLU's own intents, the detector of this branch): the detector cleared 113 turns, none
+# of them a dose question (all 113 harmless); the NLU still guessed dosing or splitting
+# on 20 of them, at 0.32 to 0.96 (highest: "what does a month of
 # 4.5 mg ldn cost", 0.96). Below it the reply is the fallback, never an article answer
 # drawn from a dose guess; at or above it, the referral (fail closed).
 NLU_CLEARED_THRESHOLD = 0.97
