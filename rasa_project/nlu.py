@@ -129,8 +129,10 @@ class GuardClassifier(_StatelessClassifier):
         except Exception:  # any failure here, context included, ends in the referral
             logger.exception("guard component failed; failing closed")
             verdict = Verdict.fail_closed()
-        nlu_intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
-        final = merge_intent(nlu_intent, verdict)
+        nlu = message.get(INTENT) or {}
+        nlu_intent = nlu.get(INTENT_NAME_KEY)
+        # An NLU emergency below the calibrated threshold is not trusted (see routing).
+        final = merge_intent(nlu_intent, verdict, confidence=_confidence(nlu))
         if final != nlu_intent:
             message.set(INTENT, {INTENT_NAME_KEY: final, "confidence": 1.0}, add_to_output=True)
             ranking = message.get(INTENT_RANKING_KEY) or []
@@ -144,6 +146,14 @@ class GuardClassifier(_StatelessClassifier):
             {**verdict.as_dict(), "nlu_intent": nlu_intent, "context": context and context.value},
             add_to_output=True,
         )
+
+
+def _confidence(intent: dict[str, Any]) -> float:
+    """The NLU's confidence in its intent (0 when missing or unreadable: not trusted)."""
+    try:
+        return float(intent.get("confidence") or 0.0)
+    except (TypeError, ValueError):
+        return 0.0
 
 
 def fail_closed_parse(text: str, tracker: DialogueStateTracker | None) -> dict[str, Any]:

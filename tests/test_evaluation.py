@@ -107,7 +107,7 @@ def test_the_default_sets_load_with_their_sizes(cfg: Settings) -> None:
         "redteam", "benign", "holdout", "conversations", "dev", "articles", "languages",
     ]  # fmt: skip
     redteam = sources["redteam"].load()
-    assert redteam.turns == 685
+    assert redteam.turns == 745
     followups = [d for d in redteam.dialogues if len(d.turns) == 2]
     assert len(followups) == 35
     assert all(d.turns[0].text == FOLLOWUP_LEAD_IN and not d.turns[0].scored for d in followups)

@@ -12,7 +12,7 @@ from ldn_bot.guard.detector import GuardDetector, detect
 from ldn_bot.guard.normalize import normalize
 from ldn_bot.guard.verdict import Category, Verdict
 from ldn_bot.nlp import TypoFixer, build_pipeline
-from ldn_bot.routing import merge_intent
+from ldn_bot.routing import NLU_EMERGENCY_THRESHOLD, merge_intent
 
 
 @pytest.mark.parametrize(
@@ -122,3 +122,94 @@ def test_two_keys_the_stronger_safety_signal_wins(
 ) -> None:
     verdict = Verdict(category, rule="test") if category is not Category.NONE else Verdict(category)
     assert merge_intent(nlu_intent, verdict) == final
+
+
+@pytest.mark.parametrize(
+    ("confidence", "category", "final"),
+    [
+        (0.46, Category.DOSING, "ask_dosing"),
+        (0.59, Category.PERSONAL_ADVICE, "personal_advice"),
+        (0.80, Category.PILL_SPLITTING, "ask_pill_splitting"),
+        (0.75, Category.NONE, "nlu_fallback"),
+        (0.909, Category.NONE, "nlu_fallback"),
+        (0.28, Category.EMERGENCY, "emergency"),
+        (0.97, Category.NONE, "emergency"),
+        (0.97, Category.DOSING, "emergency"),
+    ],
+)
+def test_an_unsure_nlu_emergency_never_sends_the_emergency_message_alone(
+    confidence: float, category: Category, final: str
+) -> None:
+    verdict = Verdict(category, rule="test") if category is not Category.NONE else Verdict(category)
+    assert merge_intent("emergency", verdict, confidence=confidence) == final
+
+
+def test_the_emergency_threshold_lies_above_every_false_nlu_emergency_measured() -> None:
+    assert 0.909 < NLU_EMERGENCY_THRESHOLD < 1.0
+
+
+@pytest.mark.parametrize("confidence", [None, 0.4, 0.99])
+def test_a_personal_decision_gets_the_personal_referral_not_the_dosing_one(
+    confidence: float | None,
+) -> None:
+    verdict = Verdict(Category.PERSONAL_ADVICE, rule="personal_advice.should_i")
+    assert merge_intent("ask_dosing", verdict, confidence=confidence) == "personal_advice"
+    # where a dose IS asked (the detector says dosing), dosing stays
+    dosing = Verdict(Category.DOSING, rule="dosing.how_much")
+    assert merge_intent("personal_advice", dosing, confidence=confidence) == "ask_dosing"
+
+
+@pytest.mark.parametrize(
+    ("intent", "confidence", "final"),
+    [
+        ("ask_dosing", 0.82, "nlu_fallback"),
+        ("ask_pill_splitting", 0.44, "nlu_fallback"),
+        ("ask_dosing", 0.99, "ask_dosing"),
+        ("ask_dosing", None, "ask_dosing"),
+        ("ask_naltrexone", 0.5, "ask_naltrexone"),
+    ],
+)
+def test_an_unsure_nlu_dose_guess_on_a_message_the_detector_cleared_is_not_a_referral(
+    intent: str, confidence: float | None, final: str
+) -> None:
+    verdict = Verdict(Category.NONE, rules=(), cleared=("dosing.number",))
+    assert merge_intent(intent, verdict, confidence=confidence) == final
+    # not cleared: the NLU's dose guess still refers
+    assert merge_intent(intent, Verdict(Category.NONE), confidence=confidence) == intent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what shade are the 4.5 mg capsules",
+        "how long before ldn takes effect",
+        "how much weight do people lose on naltrexone",
+        "is it normal to have vivid dreams when taking naltrexone",
+    ],
+)
+def test_the_detector_says_which_harmless_questions_it_cleared(
+    detector: GuardDetector, text: str
+) -> None:
+    verdict = detector.detect(text)
+    assert not verdict.blocked and verdict.cleared
+
+
+@pytest.mark.parametrize(
+    "text", ["how much ldn should i take", "what colour are the pills and how much should i take"]
+)
+def test_a_dose_question_is_never_cleared(detector: GuardDetector, text: str) -> None:
+    verdict = detector.detect(text)
+    assert verdict.blocked and verdict.category is Category.DOSING
+
+
+@pytest.mark.parametrize(
+    "text", ["how are ldn capsules supplied", "what are the inactive ingredients of naltrexone"]
+)
+def test_a_question_about_the_product_is_cleared_even_when_no_dose_rule_matched(
+    detector: GuardDetector, text: str
+) -> None:
+    assert detector.detect(text).cleared == ("clearing_about",)
+
+
+def test_a_dose_word_keeps_a_product_question_uncleared(detector: GuardDetector) -> None:
+    assert not detector.detect("what colour is the pill i should take").cleared

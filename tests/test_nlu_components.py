@@ -90,3 +90,43 @@ def test_guard_component_fails_closed_when_the_context_cannot_be_read() -> None:
 
     result = guard(message("what is ms", "ask_ms"), BrokenTracker())  # type: ignore[arg-type]
     assert result["intent"] == "ask_dosing"
+
+
+@pytest.mark.parametrize(
+    ("text", "confidence", "final"),
+    [
+        ("wondering how many my wife is supposed to take a day", 0.8, "ask_dosing"),
+        ("i'm nursing, is it alright for me", 0.59, "personal_advice"),
+        ("i have ms and would like to read up on it", 0.75, "nlu_fallback"),
+        ("i have ms and would like to read up on it", 0.97, "emergency"),
+        ("my son ate some of my pills", 0.3, "emergency"),
+    ],
+)
+def test_an_unsure_nlu_emergency_gives_way_to_the_detector(
+    text: str, confidence: float, final: str
+) -> None:
+    assert guard(message(text, "emergency", confidence))["intent"] == final
+
+
+def test_a_plea_right_after_the_emergency_message_gets_it_again() -> None:
+    tracker = DialogueStateTracker.from_events(
+        "someone",
+        [
+            ActionExecuted("action_listen"),
+            UserUttered("my toddler swallowed two of my capsules", {"name": "emergency"}),
+            BotUttered("call emergency services", metadata={"utter_action": "utter_emergency"}),
+            ActionExecuted("action_listen"),
+        ],
+    )
+    result = guard(message("what should we do now", "help", 0.9), tracker)
+    assert result["intent"] == "emergency"
+    assert result["guard"]["context"] == "emergency"
+
+
+def test_an_unsure_dose_guess_on_a_question_about_the_product_is_the_fallback() -> None:
+    assert guard(message("what shade are the 4.5 mg capsules", "ask_dosing", 0.5))["intent"] == (
+        "nlu_fallback"
+    )
+    assert guard(message("what shade are the 4.5 mg capsules", "ask_dosing", 0.99))["intent"] == (
+        "ask_dosing"
+    )

@@ -69,16 +69,71 @@ RESPONSE_ROUTE = {
 NOT_A_ROUTE = frozenset({"utter_disclaimer"})
 
 
-def merge_intent(intent: str | None, verdict: Verdict) -> str | None:
+# An emergency intent from the NLU alone (the detector did not say emergency) counts only
+# at or above this confidence. Chosen from data (`make eval`, main at 8f1809c, every set
+# end to end: red-team, benign, hold-out, conversations, dev, articles, languages):
+# the NLU predicted `emergency` without the detector's emergency verdict on 128 turns.
+# 106 were real emergencies, and the detector caught every one of them itself: 0 real
+# emergencies depend on the NLU. 22 were false (dose or personal questions, "i have ms
+# and just wanted to learn", "my cat keeps knocking things off"), at confidences 0.25 to
+# 0.91 (highest: "thinking of stopping all my ms meds ... good idea?", 0.909). 0.93 drops
+# all 22 and still lets a very sure NLU (48 of the 106 real ones were at 0.93 or more)
+# send the emergency message for a phrasing the detector may miss one day.
+NLU_EMERGENCY_THRESHOLD = 0.93
+# A dosing or splitting intent from the NLU alone on a message the detector "cleared"
+# (a dose rule's words matched, but the message asks how the product looks, what it
+# contains, how to store it, how fast it works, how one feels on it, how many people...)
+# counts only at or above this confidence. Chosen from data (every set end to end, the
+# NLU's own intents, the detector of this branch): the detector cleared 113 turns, none
+# of them a dose question (all 113 harmless); the NLU still guessed dosing or splitting
+# on 20 of them, at 0.32 to 0.96 (highest: "what does a month of
+# 4.5 mg ldn cost", 0.96). Below it the reply is the fallback, never an article answer
+# drawn from a dose guess; at or above it, the referral (fail closed).
+NLU_CLEARED_THRESHOLD = 0.97
+EMERGENCY_INTENT = SAFETY_INTENT[Category.EMERGENCY]
+_DOSE_INTENTS = frozenset({SAFETY_INTENT[Category.DOSING], SAFETY_INTENT[Category.PILL_SPLITTING]})
+FALLBACK_INTENT = "nlu_fallback"
+
+
+def merge_intent(
+    intent: str | None, verdict: Verdict, confidence: float | None = None
+) -> str | None:
     """The two keys: a detector verdict overrides a weaker NLU intent.
 
     The stronger of the two safety categories wins (emergency over splitting
     over dosing over personal advice); a non-safety intent never overrides a
-    verdict, and a verdict of none never weakens a safety intent.
+    verdict, and a verdict of none never weakens a safety intent. Two exceptions:
+
+    - an NLU `emergency` below `NLU_EMERGENCY_THRESHOLD` (when `confidence` is
+      given) is not trusted: the detector's verdict decides (its referral, or the
+      fallback when it found nothing), never the emergency message;
+    - an NLU dosing or splitting intent below `NLU_CLEARED_THRESHOLD` on a message
+      the detector cleared (`verdict.cleared`: read as a question about something
+      else) becomes the fallback;
+    - when the detector reads a personal decision and no dose question, an NLU
+      `ask_dosing` gives way to it: both refer to the doctor, and the personal
+      referral is the one that fits ("should I take ldn" is not a dose question).
     """
+    if (
+        intent == EMERGENCY_INTENT
+        and verdict.category is not Category.EMERGENCY
+        and confidence is not None
+        and confidence < NLU_EMERGENCY_THRESHOLD
+    ):
+        return SAFETY_INTENT[verdict.category] if verdict.blocked else FALLBACK_INTENT
+    if (
+        intent in _DOSE_INTENTS
+        and not verdict.blocked
+        and verdict.cleared
+        and confidence is not None
+        and confidence < NLU_CLEARED_THRESHOLD
+    ):
+        return FALLBACK_INTENT
     if not verdict.blocked:
         return intent
     nlu_category = INTENT_CATEGORY.get(intent or "")
+    if nlu_category is Category.DOSING and verdict.category is Category.PERSONAL_ADVICE:
+        return SAFETY_INTENT[Category.PERSONAL_ADVICE]
     if nlu_category is not None and _stronger(nlu_category, verdict.category):
         return intent
     return SAFETY_INTENT[verdict.category]

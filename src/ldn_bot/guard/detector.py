@@ -28,6 +28,10 @@ logger = logging.getLogger(__name__)
 
 RULES_FILE = Path(__file__).parent / "rules" / "guard.yml"
 FOLLOWUP = "followup"
+# Rules of this category fire only right after the emergency message: a plea or a
+# "what do i do" is part of the same emergency.
+EMERGENCY_FOLLOWUP = "emergency_followup"
+CLEARED_ABOUT = "clearing_about"  # `Verdict.cleared` when only `clearing_about` cleared it
 MAX_CHARS = 20_000  # longer input is checked in overlapping windows
 # Once one of these fired, a second reading cannot make the reply any safer.
 _REFERRED = frozenset(
@@ -45,6 +49,9 @@ class Rule:
     unless_after_window: int = 0
     unless_after: frozenset[str] = frozenset()
     unless_any: frozenset[str] = frozenset()
+    about_lemmas: frozenset[str] = frozenset()
+    about_spans: tuple[str, ...] = ()
+    about_but_not: frozenset[str] = frozenset()
     requires_any: frozenset[str] = frozenset()
     max_tokens: int | None = None
     all_of: tuple[frozenset[str], ...] = ()
@@ -87,6 +94,7 @@ def _as_strings(pattern: Any) -> Any:
 
 def _rule(raw: dict) -> Rule:
     after = raw.get("unless_after", {})
+    about = raw.get("unless_about", {})
     return Rule(
         id=raw["id"],
         category=raw["category"],
@@ -94,6 +102,9 @@ def _rule(raw: dict) -> Rule:
         unless_after_window=int(after.get("window", 0)),
         unless_after=_words(after.get("lemmas", ())),
         unless_any=_words(raw.get("unless_any", ())),
+        about_lemmas=_words(about.get("lemmas", ())),
+        about_spans=tuple(about.get("spans", ())),
+        about_but_not=_words(about.get("but_not", ())),
         requires_any=_words(raw.get("requires_any", ())),
         max_tokens=raw.get("max_tokens"),
         all_of=tuple(_words(words) for words in raw.get("all_of", ())),
@@ -162,6 +173,9 @@ class GuardDetector:
             for word in words:
                 self._lists_of_word.setdefault(word, []).append(number)
         self._cooccurrence_rules = [rule for rule in self.rules.values() if rule.all_of]
+        self._clearing_spans = frozenset(raw.get("clearing_spans", ()))
+        about = raw.get("clearing_about", {})
+        self._clearing_about = (_words(about.get("lemmas", ())), _words(about.get("but_not", ())))
         self._span_matcher = Matcher(nlp.vocab, validate=True)
         for name, patterns in raw["spans"].items():
             self._span_matcher.add(name, _as_strings(patterns))
@@ -193,13 +207,19 @@ class GuardDetector:
             ]
             return min(verdicts, key=_rank)
         normal = normalize(text)
-        fired = self._fired_rules(self.nlp(normal))
+        fired, cleared = self._fired_rules(self.nlp(normal))
         if not self._referred(fired):
             # Symbols between words split the patterns' word sequences ("how :much 🗺ldn"):
             # read the words without them too.
             bare = words_only(text)
             if bare.removesuffix(" ?") != normal.rstrip("?!. "):
-                fired += [r for r in self._fired_rules(self.nlp(bare)) if r not in fired]
+                more, more_cleared = self._fired_rules(self.nlp(bare))
+                fired += [r for r in more if r not in fired]
+                cleared += [c for c in more_cleared if c not in cleared]
+        if context is Category.EMERGENCY:
+            pleas = [r for r in fired if self.rules[r].category == EMERGENCY_FOLLOWUP]
+            if pleas:
+                return Verdict(Category.EMERGENCY, rule=pleas[0], rules=tuple(fired))
         for category in PRIORITY:
             for rule_id in fired:
                 if self.rules[rule_id].category == category.value:
@@ -208,12 +228,27 @@ class GuardDetector:
             followups = [r for r in fired if self.rules[r].category == FOLLOWUP]
             if followups:
                 return Verdict(context, rule=followups[0], rules=tuple(fired))
+        if not cleared and self._about_product(normal):
+            cleared = [CLEARED_ABOUT]
+        if cleared:
+            return Verdict(Category.NONE, rules=tuple(fired), cleared=tuple(cleared))
         return Verdict(Category.NONE, rules=tuple(fired)) if fired else NO_CONCERN
+
+    def _about_product(self, normal: str) -> bool:
+        """`clearing_about`: the message names how the product looks, what it contains,
+        how to store it or what it costs, and no word of a dose question."""
+        about, but_not = self._clearing_about
+        if not about:
+            return False
+        lemmas = {w for token in self.nlp(normal) for w in (token.lemma_, token.lower_)}
+        return bool(about & lemmas) and not (but_not & lemmas)
 
     def _referred(self, fired: list[str]) -> bool:
         return any(self.rules[rule].category in _REFERRED for rule in fired)
 
-    def _fired_rules(self, doc: Doc) -> list[str]:
+    def _fired_rules(self, doc: Doc) -> tuple[list[str], list[str]]:
+        """The rules that fired, and the referral rules that matched but were set aside
+        because the message asks about something else (`unless_about`, a clearing span)."""
         lemmas = {token.lemma_ for token in doc} | {token.lower_ for token in doc}
         words = {w.lower() for token in doc for w in (token.lemma_, token.text, token.norm_)}
         words |= lemmas
@@ -228,15 +263,42 @@ class GuardDetector:
             for _match_id, start, end in compiled.matcher(doc)
         ]
         fired: list[str] = []
+        cleared: list[str] = []
         for start, end, _order, rule in sorted(matches, key=lambda m: (m[1], m[0], m[2])):
-            if rule.id not in fired and self._holds(rule, doc, start, end, lemmas, spans):
+            if rule.id in fired:
+                continue
+            if self._holds(rule, doc, start, end, lemmas, spans):
                 fired.append(rule.id)
+            elif rule.id not in cleared and self._cleared(rule, start, end, lemmas, spans):
+                cleared.append(rule.id)
         for rule in self._cooccurrence_rules:
             if all(words & lemmas for words in rule.all_of) and self._holds(
                 rule, doc, 0, len(doc), lemmas, spans
             ):
                 fired.append(rule.id)
-        return fired
+        return fired, [rule for rule in cleared if rule not in fired]
+
+    def _cleared(
+        self,
+        rule: Rule,
+        start: int,
+        end: int,
+        lemmas: set[str],
+        spans: dict[str, list[tuple[int, int]]],
+    ) -> bool:
+        """Whether a referral rule that matched was set aside because the message asks
+        about something else: what the product looks like, contains, is for, how to store
+        it, how fast it works, how one feels on it."""
+        if rule.category not in _REFERRED:
+            return False
+        if _about_something_else(rule, lemmas, spans):
+            return True
+        return any(
+            s <= start < e or s < end <= e
+            for name in rule.unless_within
+            if name in self._clearing_spans
+            for s, e in spans.get(name, ())
+        )
 
     @staticmethod
     def _holds(
@@ -253,6 +315,8 @@ class GuardDetector:
             return False
         if rule.unless_any & lemmas:
             return False
+        if _about_something_else(rule, lemmas, spans):
+            return False
         for name in rule.unless_within:
             if any(s <= start < e or s < end <= e for s, e in spans.get(name, ())):
                 return False
@@ -263,6 +327,16 @@ class GuardDetector:
             ):
                 return False
         return True
+
+
+def _about_something_else(
+    rule: Rule, lemmas: set[str], spans: dict[str, list[tuple[int, int]]]
+) -> bool:
+    """`unless_about`: the message asks about something else (what the product looks
+    like, contains, is for, how to store it) and has no word of a dose question."""
+    if not (rule.about_lemmas or rule.about_spans) or rule.about_but_not & lemmas:
+        return False
+    return bool(rule.about_lemmas & lemmas) or any(name in spans for name in rule.about_spans)
 
 
 def _rank(verdict: Verdict) -> int:

@@ -38,11 +38,15 @@ class Verdict:
         rule: id of the rule that decided it (e.g. `dosing.how_much`), or
             `error` when the detector failed and the verdict fails closed.
         rules: every rule that fired, for the log and the ledger.
+        cleared: for a verdict of none, the referral rules whose words matched but
+            that were set aside because the message asks about something else (how
+            the product looks, what it contains, how to store it, how fast it works).
     """
 
     category: Category
     rule: str | None = None
     rules: tuple[str, ...] = ()
+    cleared: tuple[str, ...] = ()
 
     @property
     def blocked(self) -> bool:
