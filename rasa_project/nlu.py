@@ -39,7 +39,7 @@ from ldn_bot.inputs import NLU_CHARS, PROBLEM_INTENT, input_problem
 from ldn_bot.knowledge.article import load_article
 from ldn_bot.knowledge.base import knowledge_base
 from ldn_bot.knowledge.scope import Scope, ScopeModel, scope_model
-from ldn_bot.language import identify
+from ldn_bot.language import article_words, identify
 from ldn_bot.nlp import PIPELINE_VERSION, pipeline
 from ldn_bot.routing import INTENT_CATEGORY, LANGUAGE_INTENT, context_for, merge_intent
 from ldn_bot.settings import settings
@@ -251,7 +251,7 @@ class LanguageClassifier(_StatelessClassifier):
             if intent in INTENT_CATEGORY or intent in _INPUT_INTENTS:
                 continue
             try:
-                verdict = identify(message.get(TEXT))
+                verdict = identify(message.get(TEXT), _article_words())
                 message.set(LANGUAGE_KEY, verdict.as_dict(), add_to_output=True)
             except Exception:  # identify never raises; keep the English path regardless
                 logger.exception("language check failed; keeping the NLU intent")
@@ -285,6 +285,11 @@ SCOPE_INTENT = {
 def _article_intents() -> frozenset[str]:
     kb = knowledge_base(settings().article_path)
     return frozenset(topic.intent for topic in kb.topics.values())
+
+
+@lru_cache(maxsize=1)
+def _article_words() -> frozenset[str]:
+    return article_words(load_article(settings().article_path))
 
 
 @lru_cache(maxsize=1)

@@ -11,7 +11,10 @@ language takes the English path (`supported=True`), where the full guard and the
 decide as before:
 
 - no letters, or only drug words and units ("ldn", "naltrexone", "mg", "ms"...);
-- mostly English or drug words (more than `ENGLISH_SHARE` of the letters);
+- mostly English or drug words (more than `ENGLISH_SHARE` of the letters in drug words,
+  the article's words, `ENGLISH_WORDS` or words of the English lemma table of
+  `ldn_bot.nlp`), or mixed (more than `MIXED_SHARE` of the letters of the other words in
+  English words, in Latin letters);
 - short Latin-script text (fewer than `MIN_WORDS` words or `MIN_LETTERS` letters once the
   drug words are removed);
 - a detector answer that is not confident (top language below `MIN_CONFIDENCE`) or mixed
@@ -40,6 +43,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from ldn_bot.knowledge.article import Article
+from ldn_bot.nlp import is_known_word
+
 logger = logging.getLogger(__name__)
 
 SUPPORTED = frozenset({"en", "es", "fr", "de", "it", "pt"})
@@ -59,11 +65,13 @@ LANGUAGES = (
     *("id", "ms", "tl", "zh", "ja", "ko", "ca", "sw", "mn", "kk"),
 )
 
-MIN_WORDS = 3  # Latin-script words left once drug words are removed
+MIN_WORDS = 4  # Latin-script words left once drug words are removed
+MIN_ARTICLE_WORD = 4  # letters of an article word that counts as neutral
 MIN_LETTERS = 12  # Latin-script letters left once drug words are removed
 MIN_SCRIPT_LETTERS = 2  # letters of another script (a CJK word can be two characters)
 SCRIPT_SHARE = 0.5  # share of letters in another script that makes a message "another script"
 ENGLISH_SHARE = 0.5  # more than this share of letters in English or drug words: English path
+MIXED_SHARE = 0.4  # more than this share of the other letters in English words: mixed
 MIN_CONFIDENCE = 0.5  # the top language's confidence needed to call it
 MAX_SUPPORTED_SHARE = 0.25  # the supported languages' summed confidence that makes it "mixed"
 
@@ -76,9 +84,10 @@ DRUG_WORDS = frozenset(
     }
 )
 
-# Common English words that are not common words of other languages written in Latin
-# letters (no "is", "die", "of", "to", "men", "at", "an", "on", "we"...): enough to
-# see that a message is mostly English however a detector scores it.
+# Common English words (the English lemma table, `ldn_bot.nlp.is_known_word`, knows
+# content words but few function words): with it, enough to see that a message is
+# mostly English however a detector scores it. Some are words of other languages too
+# ("to", "no", "was"); a share of the letters decides, not one word.
 ENGLISH_WORDS = frozenset(
     """
     the and or but what how much many why when where who which whose should would could can
@@ -89,12 +98,16 @@ ENGLISH_WORDS = frozenset(
     help helps work works safe side effects effect fatigue pain sleep dreams doctor neurologist
     pharmacist compounded compounding low high more less too enough okay ok thanks thank please
     yes hi hello hey bye good great bad well tell know want need have has had been being will
+    whats what's hows how's who's wheres the to of by are was were not no
     there here again still now then any some all every other same after before if than
     like get got make made feel feeling better worse study studies trial research article
     multiple sclerosis relapse relapses symptoms symptom treatment medication medicine drug
     """.split()  # noqa: SIM905 (a word list reads better as text)
 )
 
+# Any spelling or inflection of the drug's name and of milligrams (naltreksonu, naltrexzone,
+# milligrammi, miligramos...), as neutral as the drug words.
+_DRUG_OR_UNIT = re.compile(r"^(?:nal?tre|naltex|nalterx|mill?igram)")
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 
 
@@ -132,23 +145,27 @@ class LanguageVerdict:
         }
 
 
-def identify(text: str | None) -> LanguageVerdict:
-    """The language of a message; never raises (a failure takes the English path)."""
+def identify(text: str | None, known_words: frozenset[str] = frozenset()) -> LanguageVerdict:
+    """The language of a message; never raises (a failure takes the English path).
+
+    `known_words` (lower case) are neutral like the drug words: the article's own
+    vocabulary, whose names (Raknes, Småbrekke...) say nothing about the language.
+    """
     try:
-        return _identify(text or "")
+        return _identify(text or "", known_words)
     except Exception:
         logger.exception("language identification failed; taking the English path")
         return LanguageVerdict.english_path("error")
 
 
-def _identify(text: str) -> LanguageVerdict:
+def _identify(text: str, known_words: frozenset[str]) -> LanguageVerdict:
     words = _WORD.findall(unicodedata.normalize("NFC", text).casefold())
-    content = [w for w in words if w not in DRUG_WORDS]
+    content = [w for w in words if not (_neutral(w) or w in known_words)]
     if not content:
         return LanguageVerdict.english_path("no_words")
     letters = sum(len(w) for w in words)
-    english = sum(len(w) for w in words if w in DRUG_WORDS or w in ENGLISH_WORDS)
-    if english / letters > ENGLISH_SHARE:
+    english = sum(len(w) for w in content if _english(w))
+    if (english + letters - sum(len(w) for w in content)) / letters > ENGLISH_SHARE:
         return LanguageVerdict.english_path("english_words")
     content_letters = "".join(content)
     other_script = sum(1 for ch in content_letters if not _latin(ch))
@@ -161,6 +178,8 @@ def _identify(text: str) -> LanguageVerdict:
         return LanguageVerdict(code, confidence, False, "other_script")
     if len(content) < MIN_WORDS or len(content_letters) < MIN_LETTERS:
         return LanguageVerdict.english_path("short")
+    if english / len(content_letters) > MIXED_SHARE:
+        return LanguageVerdict.english_path("mixed")
     ranked = _detector_ranking(" ".join(content))
     if not ranked:
         return LanguageVerdict.english_path("uncertain")
@@ -172,6 +191,24 @@ def _identify(text: str) -> LanguageVerdict:
     if sum(c for lang, c in ranked if lang in SUPPORTED) >= MAX_SUPPORTED_SHARE:
         return LanguageVerdict.english_path("mixed", code, confidence)
     return LanguageVerdict(code, confidence, False, "other_language")
+
+
+def article_words(article: Article) -> frozenset[str]:
+    """The article's words of `MIN_ARTICLE_WORD` letters or more, lower case: neutral for
+    `identify` (its names say nothing of the language a message is in; its short words,
+    "in", "is", "was", "we"..., are words of other languages too)."""
+    texts = [sentence.text for sentence in article.sentences]
+    texts += [reference.text for reference in article.references]
+    words = _WORD.findall(unicodedata.normalize("NFC", " ".join(texts)).casefold())
+    return frozenset(word for word in words if len(word) >= MIN_ARTICLE_WORD)
+
+
+def _neutral(word: str) -> bool:
+    return word in DRUG_WORDS or bool(_DRUG_OR_UNIT.match(word))
+
+
+def _english(word: str) -> bool:
+    return word in ENGLISH_WORDS or is_known_word(word)
 
 
 def _latin(ch: str) -> bool:
