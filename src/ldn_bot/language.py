@@ -17,6 +17,8 @@ decide as before:
   English words, in Latin letters);
 - short Latin-script text (fewer than `MIN_WORDS` words or `MIN_LETTERS` letters once the
   drug words are removed);
+- common words of the five glossary languages (more than `GLOSSARY_SHARE` of the
+  letters of the other words in `GLOSSARY_WORDS`);
 - a detector answer that is not confident (top language below `MIN_CONFIDENCE`) or mixed
   (the supported languages together at `MAX_SUPPORTED_SHARE` or more);
 - any failure of the detector (fail closed: the guard runs as for English).
@@ -72,6 +74,7 @@ MIN_SCRIPT_LETTERS = 2  # letters of another script (a CJK word can be two chara
 SCRIPT_SHARE = 0.5  # share of letters in another script that makes a message "another script"
 ENGLISH_SHARE = 0.5  # more than this share of letters in English or drug words: English path
 MIXED_SHARE = 0.4  # more than this share of the other letters in English words: mixed
+GLOSSARY_SHARE = 0.3  # more than this share of the other letters in GLOSSARY_WORDS: supported
 MIN_CONFIDENCE = 0.5  # the top language's confidence needed to call it
 MAX_SUPPORTED_SHARE = 0.25  # the supported languages' summed confidence that makes it "mixed"
 
@@ -102,6 +105,23 @@ ENGLISH_WORDS = frozenset(
     there here again still now then any some all every other same after before if than
     like get got make made feel feeling better worse study studies trial research article
     multiple sclerosis relapse relapses symptoms symptom treatment medication medicine drug
+    """.split()  # noqa: SIM905 (a word list reads better as text)
+)
+
+# Common words of the five glossary languages that are not common words of the other
+# languages written in Latin letters (no "de", "la", "en", "na", "do", "i", "a", "o"...):
+# the low-accuracy detector puts short Spanish or Portuguese in Bosnian or Catalan.
+GLOSSARY_WORDS = frozenset(
+    """
+    qué que cómo cuál cuánto cuántos cuánta cuántas puedo debo tengo está están esta este
+    para por los las del una sobre también pero muy más hay tomar sirve seguro segura
+    c'est est qui quoi les des une pour avec dans pas je peux dois prendre il elle cette
+    comment combien quel quelle quels quelles faut
+    ist das der und ich nicht wie was viel viele soll kann mit für ein eine bei auf oder
+    sind nehmen darf gibt wirkt
+    è il che sono come quanto quanti quanta posso devo prendere della delle gli non cosa
+    cos'è funziona
+    é os não como quantos posso tomo isso pode funciona segura existem
     """.split()  # noqa: SIM905 (a word list reads better as text)
 )
 
@@ -180,6 +200,9 @@ def _identify(text: str, known_words: frozenset[str]) -> LanguageVerdict:
         return LanguageVerdict.english_path("short")
     if english / len(content_letters) > MIXED_SHARE:
         return LanguageVerdict.english_path("mixed")
+    glossary = sum(len(w) for w in content if w in GLOSSARY_WORDS)
+    if glossary / len(content_letters) > GLOSSARY_SHARE:
+        return LanguageVerdict.english_path("glossary_words")
     ranked = _detector_ranking(" ".join(content))
     if not ranked:
         return LanguageVerdict.english_path("uncertain")
