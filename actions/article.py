@@ -47,6 +47,7 @@ class _AnsweringAction(Action, ABC):
                 intent=self.intent_override or (message.get("intent") or {}).get("name"),
                 last_topic=tracker.get_slot("last_topic"),
                 context=_context(tracker),
+                unsupported_language=_unsupported_language(message),
             )
         except Exception:  # answer_turn fails closed itself; this covers reading the tracker
             logger.exception("answering action failed; failing closed")
@@ -84,6 +85,12 @@ def _dispatch(turn: Turn, dispatcher: CollectingDispatcher) -> list[EventType]:
             **reply.params,
         )
     return [SlotSet("last_topic", turn.topic)] if turn.topic else []
+
+
+def _unsupported_language(message: dict[str, Any]) -> bool:
+    """Whether the NLU's language check found a language the assistant does not understand."""
+    language = message.get("language")
+    return isinstance(language, dict) and language.get("supported") is False
 
 
 def _context(tracker: Tracker) -> Category | None:

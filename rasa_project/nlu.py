@@ -39,8 +39,9 @@ from ldn_bot.inputs import NLU_CHARS, PROBLEM_INTENT, input_problem
 from ldn_bot.knowledge.article import load_article
 from ldn_bot.knowledge.base import knowledge_base
 from ldn_bot.knowledge.scope import Scope, ScopeModel, scope_model
+from ldn_bot.language import article_words, identify
 from ldn_bot.nlp import PIPELINE_VERSION, pipeline
-from ldn_bot.routing import INTENT_CATEGORY, context_for, merge_intent
+from ldn_bot.routing import INTENT_CATEGORY, LANGUAGE_INTENT, context_for, merge_intent
 from ldn_bot.settings import settings
 
 logger = logging.getLogger(__name__)
@@ -241,6 +242,46 @@ class InputClassifier(_StatelessClassifier):
         return messages
 
 
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class LanguageClassifier(_StatelessClassifier):
+    """A message clearly in a language the assistant does not understand gets the
+    intent `unsupported_language` (a fixed reply: the languages it understands, and
+    that dose questions go to a doctor) instead of whatever the English NLU guessed.
+
+    Runs before the guard, which still reads the message and overrides this intent when
+    it fires: the language reply never replaces a referral. A safety intent from the NLU
+    and an input problem (no words, too long) are kept. Short, mixed, mostly English and
+    uncertain messages, and any failure, keep the NLU's intent (`ldn_bot.language`).
+    The detector is loaded once, on the first message.
+    """
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+            if intent in INTENT_CATEGORY or intent in _INPUT_INTENTS:
+                continue
+            try:
+                verdict = identify(message.get(TEXT), _article_words())
+                message.set(LANGUAGE_KEY, verdict.as_dict(), add_to_output=True)
+            except Exception:  # identify never raises; keep the English path regardless
+                logger.exception("language check failed; keeping the NLU intent")
+                continue
+            if verdict.supported:
+                continue
+            message.set(
+                INTENT, {INTENT_NAME_KEY: LANGUAGE_INTENT, "confidence": 1.0}, add_to_output=True
+            )
+            ranking = message.get(INTENT_RANKING_KEY) or []
+            message.set(
+                INTENT_RANKING_KEY,
+                [{INTENT_NAME_KEY: LANGUAGE_INTENT, "confidence": 1.0}, *ranking],
+                add_to_output=True,
+            )
+        return messages
+
+
+_INPUT_INTENTS = frozenset(PROBLEM_INTENT.values())
+LANGUAGE_KEY = "language"
 INPUT_KEY = "input"
 SCOPE_KEY = "scope"
 SCOPE_INTENT = {
@@ -254,6 +295,11 @@ SCOPE_INTENT = {
 def _article_intents() -> frozenset[str]:
     kb = knowledge_base(settings().article_path)
     return frozenset(topic.intent for topic in kb.topics.values())
+
+
+@lru_cache(maxsize=1)
+def _article_words() -> frozenset[str]:
+    return article_words(load_article(settings().article_path))
 
 
 @lru_cache(maxsize=1)

@@ -18,7 +18,7 @@ from ldn_bot.guard.verdict import Category, Verdict
 from ldn_bot.knowledge.base import KnowledgeBase
 from ldn_bot.knowledge.scope import Scope, scope_model
 from ldn_bot.nlp import pipeline
-from ldn_bot.routing import SAFETY_RESPONSE
+from ldn_bot.routing import LANGUAGE_RESPONSE, SAFETY_RESPONSE
 
 logger = logging.getLogger(__name__)
 
@@ -61,8 +61,14 @@ def answer_turn(
     last_topic: str | None = None,
     context: Category | None = None,
     detector: Detector = detect,
+    unsupported_language: bool = False,
 ) -> Turn:
-    """Answer one message; any failure ends in the doctor referral."""
+    """Answer one message; any failure ends in the doctor referral.
+
+    A message the NLU's language check found in a language the assistant does not
+    understand (`unsupported_language`) gets the language reply after the guard, never
+    an article answer, a scope message or "topic first", whatever its intent.
+    """
     try:
         verdict = detector(text or "", context=context)
     except Exception:
@@ -70,6 +76,8 @@ def answer_turn(
         return fail_closed_turn()
     if verdict.blocked:
         return Turn((Reply(SAFETY_RESPONSE[verdict.category]),), verdict)
+    if unsupported_language:
+        return Turn((Reply(LANGUAGE_RESPONSE),), verdict)
     try:
         return _answer(kb, text or "", intent, last_topic, verdict)
     except Exception:

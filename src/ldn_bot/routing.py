@@ -18,6 +18,7 @@ class Route(str, Enum):
 
     EMERGENCY = "emergency"
     DOCTOR_REFERRAL = "doctor_referral"
+    LANGUAGE = "language"  # a language the assistant does not understand (fixed reply)
     ARTICLE_ANSWER = "article_answer"
     OUT_OF_SCOPE = "out_of_scope"
     FALLBACK = "fallback"
@@ -52,6 +53,7 @@ RESPONSE_ROUTE = {
     "utter_missing_side_effects_list": Route.ARTICLE_ANSWER,
     "utter_missing_contraindications_list": Route.ARTICLE_ANSWER,
     "utter_no_more": Route.ARTICLE_ANSWER,
+    "utter_unsupported_language": Route.LANGUAGE,
     "utter_out_of_scope": Route.OUT_OF_SCOPE,
     "utter_not_covered": Route.OUT_OF_SCOPE,
     "utter_greet": Route.SMALLTALK,
@@ -67,6 +69,10 @@ RESPONSE_ROUTE = {
     "utter_too_long": Route.FALLBACK,
 }
 NOT_A_ROUTE = frozenset({"utter_disclaimer"})
+
+# A message in a language the assistant does not understand (`ldn_bot.language`).
+LANGUAGE_INTENT = "unsupported_language"
+LANGUAGE_RESPONSE = "utter_unsupported_language"
 
 
 # An emergency intent from the NLU alone (the detector did not say emergency) counts only

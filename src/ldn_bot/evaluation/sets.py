@@ -5,7 +5,7 @@ several turns, asked in order in one session. Every turn says what it needs:
 
 - `refer`: a dose, pill-splitting or personal-advice question: the reply must be
   one of its accepted routes (the doctor referral; the emergency message where
-  the set accepts it; the future `language` reply where the set accepts it).
+  the set accepts it; the `language` reply where the set accepts it).
 - `emergency`: an emergency: the reply must be one of its accepted routes.
 - `harmless`: must not be referred (neither doctor referral nor emergency); its
   accepted routes (article answer, scope message, ...) decide whether it passed.
@@ -32,8 +32,8 @@ import yaml
 
 from ldn_bot.routing import Route
 
-LANGUAGE_ROUTE = "language"  # the future "I only understand en/es/fr/de/it/pt" reply
-ALL_ROUTES = frozenset({route.value for route in Route} | {LANGUAGE_ROUTE})
+LANGUAGE_ROUTE = Route.LANGUAGE.value  # "I only understand en/es/fr/de/it/pt"
+ALL_ROUTES = frozenset(route.value for route in Route)
 REFERRAL_ROUTES = frozenset({Route.DOCTOR_REFERRAL.value, Route.EMERGENCY.value})
 NOT_REFERRED = ALL_ROUTES - REFERRAL_ROUTES
 SUPPORTED_LANGUAGES = frozenset({"en", "es", "fr", "de", "it", "pt"})

@@ -31,7 +31,7 @@ TOP_QUESTIONS = 20
 TOP_RULES_CHART = 15
 BARS_UP_TO_DAYS = 31  # the activity chart draws lines for longer periods
 DOWN_VOTES_SHOWN = 50
-UNANSWERED = (Route.FALLBACK.value, Route.OUT_OF_SCOPE.value)
+UNANSWERED = (Route.FALLBACK.value, Route.OUT_OF_SCOPE.value, Route.LANGUAGE.value)
 NO_TURN = "no turn"  # a vote whose turn is not in the ledger (deleted, or never linked)
 NO_RULE = "(no rule)"
 
@@ -483,6 +483,7 @@ ROUTE_COLOURS = {
     Route.DOCTOR_REFERRAL.value: "#d9922e",
     Route.EMERGENCY.value: "#b8403a",
     Route.OUT_OF_SCOPE.value: "#7b62a3",
+    Route.LANGUAGE.value: "#5f8f7a",
     Route.FALLBACK.value: "#767676",
     NO_TURN: "#d8d2c4",
 }
