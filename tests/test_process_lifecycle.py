@@ -575,16 +575,25 @@ def test_sigterm_with_socketio_clients_delivers_their_replies_and_exits_in_bound
     referral = _response(cfg, "utter_dosing_referral")
     clients = 4 * SCALE
 
-    async def one(url: str, n: int, ready: asyncio.Event, go: asyncio.Event) -> list[str]:
+    async def one(
+        url: str, n: int, ready: asyncio.Event, go: asyncio.Event
+    ) -> tuple[str, list[str]]:
         received: list[str] = []
         async with websockets.connect(f"{url}/socket.io/?EIO=4&transport=websocket") as ws:
             assert str(await ws.recv()).startswith("0")  # engine.io open
             await ws.send("40")  # socket.io connect
             assert str(await ws.recv()).startswith("40")
-            await ws.send("42" + json.dumps(["session_request", {"session_id": f"sio-term-{n}"}]))
+            await ws.send("42" + json.dumps(["session_request", {"session_id": None}]))
+            session = ""
+            while not session:  # the server issues (and signs) the session id
+                packet = str(await asyncio.wait_for(ws.recv(), 30))
+                if packet.startswith("42"):
+                    event, *data = json.loads(packet[2:])
+                    if event == "session_confirm":
+                        session = str(data[0])
             ready.set()
             await go.wait()
-            message = {"message": "how much LDN should I take?", "session_id": f"sio-term-{n}"}
+            message = {"message": "how much LDN should I take?", "session_id": session}
             await ws.send("42" + json.dumps(["user_uttered", message]))
             with contextlib.suppress(websockets.ConnectionClosed, asyncio.TimeoutError):
                 while referral not in received:
@@ -595,7 +604,7 @@ def test_sigterm_with_socketio_clients_delivers_their_replies_and_exits_in_bound
                         event, *data = json.loads(packet[2:])
                         if event == "bot_uttered":
                             received.append(data[0].get("text", ""))
-        return received
+        return session, received
 
     async def idle(url: str, ready: asyncio.Event) -> None:
         """A page left open: its websocket stays until the server closes it."""
@@ -610,7 +619,7 @@ def test_sigterm_with_socketio_clients_delivers_their_replies_and_exits_in_bound
     with running_serve(cfg, tmp_path, {}) as serve:
         url = serve.url.replace("http://", "ws://")
 
-        async def run() -> tuple[list[list[str]], float, int]:
+        async def run() -> tuple[list[tuple[str, list[str]]], float, int]:
             readies = [asyncio.Event() for _ in range(clients)]
             go = asyncio.Event()
             tasks = [asyncio.create_task(one(url, n, readies[n], go)) for n in range(clients)]
@@ -631,13 +640,18 @@ def test_sigterm_with_socketio_clients_delivers_their_replies_and_exits_in_bound
             await asyncio.wait_for(idle_task, 10)  # closed by the server
             return list(await asyncio.gather(*tasks)), exit_seconds, code
 
-        received, exit_seconds, code = asyncio.run(run())
+        sessions, exit_seconds, code = asyncio.run(run())
     with sqlite3.connect(tmp_path / "conversations.sqlite") as db:
         stored = {
             sender
             for (sender,) in db.execute("SELECT sender_id FROM events WHERE type_name = 'user'")
         }
-    lost = [n for n in range(clients) if f"sio-term-{n}" in stored and referral not in received[n]]
+    received = [replies for _session, replies in sessions]
+    lost = [
+        n
+        for n, (session, replies) in enumerate(sessions)
+        if f"socketio:{session.split('.')[0]}" in stored and referral not in replies
+    ]
     print(
         f"SIGTERM with {clients} socket.io clients and a page left open: "
         f"{len(stored)} messages stored, "

@@ -206,9 +206,10 @@ def _populate(engine: Engine) -> None:
     keeping_text = Ledger(engine, salt="s", article_version="abc", store_text=True)
     assert ledger.write([_record(row) for row in TURNS if row.kept != "ledger"]) == 13
     assert keeping_text.write([_record(row) for row in TURNS if row.kept == "ledger"]) == 1
-    for sender, message_id, vote in VOTES:
+    for bot_index, (sender, message_id, vote) in enumerate(VOTES):
+        # Each vote on its own bot message: a second vote on one message replaces the first.
         ledger.record_vote(
-            channel="rest", sender_id=sender, bot_index=0, vote=vote, message_id=message_id
+            channel="rest", sender_id=sender, bot_index=bot_index, vote=vote, message_id=message_id
         )
 
 

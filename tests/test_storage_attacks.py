@@ -151,7 +151,6 @@ def test_deeply_nested_metadata_over_socketio_is_dropped_and_the_message_answere
     import socketio
 
     url, var = own
-    session = f"sio-deep-{time.time_ns()}"
     metadata: list[Any] = [  # as an object (python-socketio's client cannot encode deeper)
         {"x": json.loads("[" * 200 + "]" * 200)},
         json.dumps({"x": [[]]}).replace("[[]]", "[" * 980 + "]" * 980),  # as a JSON string
@@ -163,15 +162,21 @@ def test_deeply_nested_metadata_over_socketio_is_dropped_and_the_message_answere
         client = socketio.AsyncClient()
         received: list[str] = []
         confirmed = asyncio.Event()
-        client.on("session_confirm", lambda _: confirmed.set())
+        issued: list[str] = []
+
+        @client.on("session_confirm")
+        async def _confirm(session_id: str) -> None:
+            issued.append(session_id)
+            confirmed.set()
 
         @client.on("bot_uttered")
         async def _bot(data: dict[str, Any]) -> None:
             received.append(data.get("text", ""))
 
         await client.connect(url, socketio_path="/socket.io", transports=["polling"])
-        await client.emit("session_request", {"session_id": session})
+        await client.emit("session_request", {"session_id": None})
         await asyncio.wait_for(confirmed.wait(), 10)
+        session = issued[0]  # the server issues (and signs) the session id
         for index, custom in enumerate(metadata):
             payload = {"message": f"hello {index}", "session_id": session, "metadata": custom}
             await client.emit("user_uttered", payload)
@@ -199,7 +204,7 @@ def test_one_poison_conversation_does_not_block_the_others(own: tuple[str, Path]
     with sqlite3.connect(database) as connection:
         connection.execute(
             "CREATE TRIGGER reject_poison BEFORE INSERT ON events "
-            "WHEN NEW.sender_id = 'poison' BEGIN SELECT RAISE(ABORT, 'rejected'); END"
+            "WHEN NEW.sender_id = 'rest:poison' BEGIN SELECT RAISE(ABORT, 'rejected'); END"
         )
     before_turns = ledger_rows(database)
     assert say(url, "poison", "hello")[0] == 200
@@ -214,15 +219,15 @@ def test_one_poison_conversation_does_not_block_the_others(own: tuple[str, Path]
     wait_until_written(url, database, before_turns + 1 + others)
 
     texts = user_texts(database)
-    stored = sum(texts.get(f"other-{index}") == [f"hello {index}"] for index in range(others))
-    assert (stored, "poison" in texts) == (others, False)
+    stored = sum(texts.get(f"rest:other-{index}") == [f"hello {index}"] for index in range(others))
+    assert (stored, "rest:poison" in texts) == (others, False)
     assert ledger_rows(database) == before_turns + 1 + others
     state = health(url)
     assert state["status"] == "degraded"
     assert state["conversations"]["poisoned"] >= 1  # each rejected turn of it counts
     assert state["conversations"]["pending_events"] == 0
     kept = (var / "quarantine" / "conversations.jsonl").read_text().splitlines()
-    assert [json.loads(line)["items"][0]["sender_id"] for line in kept][:1] == ["poison"]
+    assert [json.loads(line)["items"][0]["sender_id"] for line in kept][:1] == ["rest:poison"]
     log = (var / "serve.log").read_text(errors="replace")
     assert "set aside, they cannot be written (IntegrityError: rejected" in log
     print(f"\n{others} messages of other people after a poison item: {stored} stored, "
@@ -255,9 +260,11 @@ def test_a_locked_sqlite_file_does_not_freeze_the_server(own: tuple[str, Path]) 
     url, var = own
     database = var / "conversations.sqlite"
     senders = [f"locked-{index}" for index in range(3)]
+    rows_at_start = ledger_rows(database)
     for sender in senders:
         assert say(url, sender, "m0")[0] == 200
-    wait_until_written(url, database, 0)
+    # Written in the background: wait for these turns' rows before counting from here.
+    wait_until_written(url, database, rows_at_start + len(senders))
     turns_before = ledger_rows(database)
     hold = 10.0 * (3 if SCALE > 1 else 1)
 
@@ -283,11 +290,12 @@ def test_a_locked_sqlite_file_does_not_freeze_the_server(own: tuple[str, Path]) 
     assert outage_seen and most_waiting > 0  # the lock was an outage: events kept in memory
     wait_until_written(url, database, turns_before + sent)
     texts = user_texts(database)
-    written = [text for sender in senders for text in texts[sender]]
+    written = [text for sender in senders for text in texts[f"rest:{sender}"]]
     expected = ["m0"] * len(senders) + [f"m{n}" for n in range(1, sent + 1)]
     assert sorted(written, key=lambda t: int(t[1:])) == expected  # each once
     for sender in senders:  # each conversation in order
-        assert texts[sender] == sorted(texts[sender], key=lambda t: int(t[1:]))
+        stored_texts = texts[f"rest:{sender}"]
+        assert stored_texts == sorted(stored_texts, key=lambda t: int(t[1:]))
     assert ledger_rows(database) == turns_before + sent
     state = health(url)["conversations"]
     assert (state["available"], state["pending_events"], state["dropped_events"]) == (True, 0, 0)
@@ -325,7 +333,7 @@ def test_nothing_queued_is_dropped_silently_at_shutdown(
         f"while locked {index}" for index in range(3)
     ]
     assert f"{len(events)} event(s) of 1 conversation(s) not written at exit" in log
-    assert user_texts(database)["leaving"] == ["first"]
+    assert user_texts(database)["rest:leaving"] == ["first"]
     ledger_file = var / "quarantine" / "ledger.jsonl"  # the ledger rows: written or kept
     kept_turns = [
         item["message_id"]
