@@ -22,6 +22,7 @@ import logging
 import mimetypes
 import signal
 import threading
+from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,7 @@ def create_app(
     exposure: Exposure,
     slack: SlackConfig | None = None,
     redis_url: str | None = None,
+    action_server: Callable[[], Mapping[str, Any]] | None = None,
 ) -> Sanic:
     """The Sanic app: channels under /webhooks/, socket.io at /socket.io, the page at /,
     feedback votes at /api/feedback and a health check at /health.
@@ -78,7 +80,8 @@ def create_app(
     `exposure` says whether REST is served and with which token, which other origins
     get CORS and whether the read-only Rasa HTTP API is on. Slack
     (/webhooks/slack/webhook) is on only when `slack` settings are given; with
-    `redis_url` its de-duplication is shared by every server.
+    `redis_url` its de-duplication is shared by every server. `action_server` gives the
+    supervisor's view of the action server for /health (`SupervisedActionServer.status`).
     """
     api = rasa_api(exposure.api, endpoints) if exposure.api is not None else None
     # With the API on, both apps share one context: Rasa's handlers find the agent there.
@@ -187,7 +190,9 @@ def create_app(
         """The server's state and its stores': "loading" (503) until the model is ready,
         then "ok", or "degraded" while a store cannot reach its database or has set items
         aside ("poisoned": they could not be written; each is logged and kept in the
-        quarantine file under var/).
+        quarantine file under var/), or while the action server is unavailable ("actions":
+        since when and why; the supervisor restarts it; article questions get "I can't
+        answer that right now" meanwhile, the safety replies are unaffected).
 
         Degraded is still 200: the bot keeps answering (conversations continue from memory
         and what could not be written waits there), so a load balancer must keep sending
@@ -203,12 +208,15 @@ def create_app(
         healthy = (
             conversations is None or (conversations.available and not conversations.poisoned)
         ) and (ledger is None or (bool(ledger["available"]) and not ledger["poisoned"]))
+        actions = dict(action_server()) if action_server is not None else None
+        healthy = healthy and (actions is None or bool(actions["available"]))
         status = "loading" if not ready else "ok" if healthy else "degraded"
         return response.json(
             {
                 "status": status,
                 "conversations": conversations.as_json() if conversations else None,
                 "ledger": dict(ledger) if ledger is not None else None,
+                "actions": actions,
             },
             status=200 if ready else 503,
         )
