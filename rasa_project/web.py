@@ -54,9 +54,11 @@ MAX_BODY_BYTES = 64 * 1024
 KEEP_ALIVE_SECONDS = 75
 # On SIGTERM or Ctrl-C, how long requests in flight may take to finish (a turn takes well
 # under a second; the action call is bounded to 10 s). Open socket.io connections are
-# closed after it. With the ledger flush after it, serve exits within about 10 s.
+# closed after it. With the stores' last writes after it (bounded, also with the database
+# locked: what cannot be written is kept in the quarantine file), serve exits within
+# about 10 s.
 GRACEFUL_SHUTDOWN_SECONDS = 6.0
-LEDGER_FLUSH_AT_EXIT_SECONDS = 3.0
+STORES_AT_EXIT_SECONDS = 4.0
 # CORS headers for every route but socket.io's, which Engine.IO answers itself (two
 # Access-Control-Allow-Origin headers would make browsers refuse the answer).
 CORS_RESOURCES = r"^/(?!socket\.io/).*"
@@ -379,8 +381,8 @@ def _exposed(
 async def _release(app: Sanic, _loop: Any) -> None:
     """Once the requests in flight are done: close the action server's connection pool
     and write the pending ledger rows and conversation events (bounded)."""
-    from ldn_bot.runtime import close_action_endpoint, flush_ledger
+    from ldn_bot.runtime import close_action_endpoint, close_stores_at_exit
 
     agent = getattr(app.ctx, "agent", None)
     await close_action_endpoint(agent)
-    await app.loop.run_in_executor(None, flush_ledger, agent, LEDGER_FLUSH_AT_EXIT_SECONDS)
+    await app.loop.run_in_executor(None, close_stores_at_exit, agent, STORES_AT_EXIT_SECONDS)

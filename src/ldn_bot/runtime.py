@@ -619,6 +619,30 @@ def flush_ledger(agent: Any, timeout: float = 10.0) -> None:
         logger.error("conversations: %s events could not be written at exit", waiting)
 
 
+def close_stores_at_exit(agent: Any, timeout: float = 4.0) -> None:
+    """At serve's exit: write the pending ledger rows and the conversation events kept in
+    memory, within about `timeout` seconds in all, even with the database locked; what
+    cannot be written goes to the quarantine file (`LedgerTrackerStore.close`).
+
+    A third of the budget for the ledger rows to land (the rest are kept), then one write
+    attempt for the waiting events (SQLite gives up on a locked database after its 2 s
+    busy timeout) with what is left. The store's own exit hook alone (up to 10 s for the
+    events, then 10 s for the rows, after a first attempt) took serve's exit to 20 s with
+    the database locked.
+    """
+    from rasa_project.tracker_store import ledger_store
+
+    store = ledger_store(agent)
+    if store is None:
+        return
+    deadline = time.monotonic() + timeout
+    store.ledger_writer.close(timeout / 3)  # written, or kept in the quarantine file
+    try:
+        store.close(max(deadline - time.monotonic(), 1.0))
+    except Exception:  # the attempt outlasted the budget; it still keeps what fails
+        logger.exception("conversations: the last write attempt at exit did not finish in time")
+
+
 def _confidence(value: Any) -> float | None:
     return None if value is None else round(float(value), 4)
 
