@@ -22,6 +22,7 @@ import logging
 import mimetypes
 import signal
 import threading
+from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -53,9 +54,11 @@ MAX_BODY_BYTES = 64 * 1024
 KEEP_ALIVE_SECONDS = 75
 # On SIGTERM or Ctrl-C, how long requests in flight may take to finish (a turn takes well
 # under a second; the action call is bounded to 10 s). Open socket.io connections are
-# closed after it. With the ledger flush after it, serve exits within about 10 s.
+# closed after it. With the stores' last writes after it (bounded, also with the database
+# locked: what cannot be written is kept in the quarantine file), serve exits within
+# about 10 s.
 GRACEFUL_SHUTDOWN_SECONDS = 6.0
-LEDGER_FLUSH_AT_EXIT_SECONDS = 3.0
+STORES_AT_EXIT_SECONDS = 4.0
 # CORS headers for every route but socket.io's, which Engine.IO answers itself (two
 # Access-Control-Allow-Origin headers would make browsers refuse the answer).
 CORS_RESOURCES = r"^/(?!socket\.io/).*"
@@ -71,6 +74,7 @@ def create_app(
     exposure: Exposure,
     slack: SlackConfig | None = None,
     redis_url: str | None = None,
+    action_server: Callable[[], Mapping[str, Any]] | None = None,
 ) -> Sanic:
     """The Sanic app: channels under /webhooks/, socket.io at /socket.io, the page at /,
     feedback votes at /api/feedback and a health check at /health.
@@ -78,7 +82,8 @@ def create_app(
     `exposure` says whether REST is served and with which token, which other origins
     get CORS and whether the read-only Rasa HTTP API is on. Slack
     (/webhooks/slack/webhook) is on only when `slack` settings are given; with
-    `redis_url` its de-duplication is shared by every server.
+    `redis_url` its de-duplication is shared by every server. `action_server` gives the
+    supervisor's view of the action server for /health (`SupervisedActionServer.status`).
     """
     api = rasa_api(exposure.api, endpoints) if exposure.api is not None else None
     # With the API on, both apps share one context: Rasa's handlers find the agent there.
@@ -187,7 +192,9 @@ def create_app(
         """The server's state and its stores': "loading" (503) until the model is ready,
         then "ok", or "degraded" while a store cannot reach its database or has set items
         aside ("poisoned": they could not be written; each is logged and kept in the
-        quarantine file under var/).
+        quarantine file under var/), or while the action server is unavailable ("actions":
+        since when and why; the supervisor restarts it; article questions get "I can't
+        answer that right now" meanwhile, the safety replies are unaffected).
 
         Degraded is still 200: the bot keeps answering (conversations continue from memory
         and what could not be written waits there), so a load balancer must keep sending
@@ -203,12 +210,15 @@ def create_app(
         healthy = (
             conversations is None or (conversations.available and not conversations.poisoned)
         ) and (ledger is None or (bool(ledger["available"]) and not ledger["poisoned"]))
+        actions = dict(action_server()) if action_server is not None else None
+        healthy = healthy and (actions is None or bool(actions["available"]))
         status = "loading" if not ready else "ok" if healthy else "degraded"
         return response.json(
             {
                 "status": status,
                 "conversations": conversations.as_json() if conversations else None,
                 "ledger": dict(ledger) if ledger is not None else None,
+                "actions": actions,
             },
             status=200 if ready else 503,
         )
@@ -371,8 +381,8 @@ def _exposed(
 async def _release(app: Sanic, _loop: Any) -> None:
     """Once the requests in flight are done: close the action server's connection pool
     and write the pending ledger rows and conversation events (bounded)."""
-    from ldn_bot.runtime import close_action_endpoint, flush_ledger
+    from ldn_bot.runtime import close_action_endpoint, close_stores_at_exit
 
     agent = getattr(app.ctx, "agent", None)
     await close_action_endpoint(agent)
-    await app.loop.run_in_executor(None, flush_ledger, agent, LEDGER_FLUSH_AT_EXIT_SECONDS)
+    await app.loop.run_in_executor(None, close_stores_at_exit, agent, STORES_AT_EXIT_SECONDS)

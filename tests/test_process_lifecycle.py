@@ -6,6 +6,10 @@ What an attack pass found (issue 12, items 1b and 7) and what now holds:
 - a program that took the action port after a crash was believed (its "health" and its
   answers): now the supervisor watches its own child and believes only answers signed
   with the secret; a port taken at start stops serve with one clear line;
+- (second pass) a hung action server was never restarted: the supervisor now checks its
+  signed /health and kills and restarts one that stops answering; a squatter on the port
+  after a crash stopped serve: serve now runs degraded and retries with backoff; /health's
+  signature was valid as an action answer for any nonce: it has its own label now;
 - after SIGKILL of serve the action server lived on, holding the port;
 - SIGTERM under load took 47.7 s, answered new requests and cut off replies.
 
@@ -313,51 +317,165 @@ def ask(url: str, sender: str, text: str) -> tuple[int, list[str]]:
         return error.code, []
 
 
+def health_of(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(f"{url}/health", timeout=30) as reply:
+        return dict(json.loads(reply.read()))
+
+
+def wait_for(what: str, check: Any, timeout: float = 120.0) -> float:
+    """Poll `check()` until true; the seconds it took."""
+    started = time.monotonic()
+    while not check():
+        assert time.monotonic() - started < timeout, f"not within {timeout:.0f} s: {what}"
+        time.sleep(0.5)
+    return time.monotonic() - started
+
+
+ARTICLE_QUESTION = "what did the 2017 study find?"
+
+
+def test_a_health_signature_is_never_a_valid_action_answer(actions: ActionServer) -> None:
+    """/health signs any caller's nonce: under its own label, not as an action answer."""
+    nonce = action_auth.new_nonce()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{actions.port}/health", headers={action_auth.NONCE_HEADER: nonce}
+    )
+    with urllib.request.urlopen(request, timeout=30) as reply:
+        body = reply.read()
+        mac = reply.headers.get(action_auth.RESPONSE_MAC_HEADER)
+    assert action_auth.valid_health(actions.secret, nonce, mac, body)
+    assert not action_auth.valid_response(actions.secret, nonce, mac, body)
+    assert actions.answers_as_ours()
+
+
+def test_a_frozen_action_server_is_killed_and_restarted_by_its_supervisor(
+    var_cfg: Settings,
+) -> None:
+    supervisor = SupervisedActionServer(var_cfg, health_every=0.5, health_timeout=0.5)
+    with supervisor:
+        first = supervisor.pid
+        assert first is not None
+        os.kill(first, signal.SIGSTOP)
+        wait_for(
+            "a new child", lambda: supervisor.pid not in (None, first) and supervisor.available
+        )
+        assert supervisor.answers_as_ours()
+        assert supervisor.hung == 1
+        assert _gone(first, timeout=10)
+
+
 @pytest.mark.model
-def test_an_impostor_that_takes_the_port_after_a_crash_is_never_believed_and_stops_serve(
+def test_a_hung_action_server_is_killed_and_restarted(
     cfg: Settings, trained_model: Path, tmp_path: Path
 ) -> None:
-    """The issue's attack: kill the action server, take its port, answer with a dose."""
+    """F2: a hung action server (frozen here with SIGSTOP) is alive but never answers; the
+    supervisor's signed health check finds it, kills it and starts a new one."""
+    cannot = _response(cfg, "utter_cannot_answer_now")
+    with running_serve(cfg, tmp_path, {}) as serve:
+        status, replies = ask(serve.url, "hung", ARTICLE_QUESTION)
+        assert status == 200 and replies and cannot not in replies, replies
+        frozen = serve.action_server_pid()
+        os.kill(frozen, signal.SIGSTOP)
+        frozen_at = time.monotonic()
+        answers: list[list[str]] = []
+
+        def answered() -> bool:
+            status, replies = ask(serve.url, "hung", ARTICLE_QUESTION)
+            answers.append(replies)
+            return status == 200 and bool(replies) and cannot not in replies
+
+        took = wait_for("article answers again", answered)
+        back_after = time.monotonic() - frozen_at
+        assert _gone(frozen, timeout=10), "the hung action server was not killed"
+        assert serve.action_server_pid() != frozen
+        assert health_of(serve.url)["actions"]["available"] is True
+        assert "did not answer its health check" in serve.log()
+    assert all(find_leak(r) is None for answer in answers for r in answer)
+    FIGURES["hung_action_server_back_after_s"] = round(back_after, 1)
+    FIGURES["hung_action_server_questions_while_down"] = len(answers) - 1
+    print(
+        f"hung action server: article answers back {back_after:.1f} s after SIGSTOP "
+        f"({len(answers) - 1} questions answered 'cannot answer now' meanwhile; {took:.1f} s)"
+    )
+
+
+@pytest.mark.model
+def test_a_port_squatter_after_a_crash_leaves_serve_degraded_not_dead(
+    cfg: Settings, trained_model: Path, tmp_path: Path
+) -> None:
+    """F4: kill the action server, take its port, answer everything with a dose. Serve keeps
+    answering (the safety replies are rules), never believes the squatter, says degraded,
+    and gets its action server back once the port is free."""
+    referral = _response(cfg, "utter_dosing_referral")
+    cannot = _response(cfg, "utter_cannot_answer_now")
+    replies: list[str] = []
     with running_serve(cfg, tmp_path, {}) as serve:
         victim = serve.action_server_pid()
         os.kill(victim, signal.SIGKILL)
         with impostor_on(serve.action_port, wait=10):
-            replies: list[list[str]] = []
-            while serve.process.poll() is None and len(replies) < 50:
-                try:
-                    status, answer = ask(serve.url, "impostor-e2e", "what is LDN?")
-                except OSError:
-                    break  # serve is stopping
-                if status == 200:
-                    replies.append(answer)
-            code = serve.process.wait(timeout=60)
-    assert all(DOSE not in r and find_leak(r) is None for answer in replies for r in answer)
-    assert code == 1
-    assert f"port {serve.action_port} is in use by another program" in serve.log()
-    FIGURES["impostor_after_crash_replies"] = len(replies)
-    FIGURES["impostor_after_crash_doses_leaked"] = 0
+            in_use = f"port {serve.action_port} is in use by another program"
+            wait_for(
+                "/health names the squatter",
+                lambda: health_of(serve.url)["actions"]["last_error"] == in_use,
+            )
+            health = health_of(serve.url)
+            assert health["status"] == "degraded"
+            assert health["actions"]["available"] is False and health["actions"]["since"]
+            for n in range(3):
+                status, dose = ask(serve.url, f"dose-{n}", "how much LDN should I take?")
+                assert status == 200 and referral in dose, dose
+                status, article = ask(serve.url, f"article-{n}", ARTICLE_QUESTION)
+                assert status == 200 and cannot in article, article
+                replies += dose + article
+            assert serve.process.poll() is None, "serve stopped"
+        squatter_gone = time.monotonic()
+
+        def answered() -> bool:
+            status, article = ask(serve.url, "squatted", ARTICLE_QUESTION)
+            replies.extend(article)
+            return status == 200 and bool(article) and cannot not in article
+
+        wait_for("article answers again", answered)
+        back_after = time.monotonic() - squatter_gone
+        assert health_of(serve.url)["status"] == "ok"
+        log = serve.log()
+    assert all(DOSE not in r and find_leak(r) is None for r in replies)
+    assert log.count("action server unavailable") == 1, log[-3000:]
+    assert log.count(in_use) <= 1, log[-3000:]
+    FIGURES["squatter_replies"] = len(replies)
+    FIGURES["squatter_doses_leaked"] = 0
+    FIGURES["squatter_back_after_s"] = round(back_after, 1)
+    print(
+        f"squatter: {len(replies)} replies, 0 doses, serve alive; article answers back "
+        f"{back_after:.1f} s after the squatter left"
+    )
 
 
-def test_an_action_server_that_keeps_dying_at_start_is_given_up_on(
+def test_an_action_server_that_dies_at_the_first_start_is_an_error(
     var_cfg: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    why: list[str] = []
-    gave_up = threading.Event()
+    """At serve's start a child that cannot start stops serve (the caller's error)."""
+    monkeypatch.setattr(sys, "executable", shutil.which("false"))
+    with pytest.raises(RuntimeError, match="exited"):
+        SupervisedActionServer(var_cfg).start()
 
-    def give_up(reason: str) -> None:
-        why.append(reason)
-        gave_up.set()
 
-    supervisor = SupervisedActionServer(var_cfg, max_failed_starts=3, on_give_up=give_up)
+def test_an_action_server_that_keeps_dying_later_is_retried_with_backoff_not_given_up(
+    var_cfg: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    supervisor = SupervisedActionServer(var_cfg, backoff=0.1, max_backoff=0.4)
     with supervisor:
         # From now on every start fails: the child exits at once with an error.
         monkeypatch.setattr(sys, "executable", shutil.which("false"))
         assert supervisor.pid is not None
         os.kill(supervisor.pid, signal.SIGKILL)
-        assert gave_up.wait(timeout=180), "the supervisor kept trying"
-    assert supervisor.failure is not None
-    assert "cannot be restarted" in why[0] and "exited" in why[0]
-    assert supervisor.restarts == 3
+        wait_for("several restarts", lambda: supervisor.restarts >= 4)
+        status = supervisor.status()
+        assert status["available"] is False and "exited" in status["last_error"]
+        assert supervisor.outages == 1
+        monkeypatch.undo()  # the child can start again
+        wait_for("back", lambda: supervisor.available)
+        assert supervisor.answers_as_ours()
 
 
 def test_stopping_the_supervisor_during_a_restart_leaves_no_action_server(

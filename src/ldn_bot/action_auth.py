@@ -51,6 +51,26 @@ def response_mac(secret: str, nonce: str, body: bytes) -> str:
     return _mac(secret, b"ldn-bot action response", nonce, body)
 
 
+def health_mac(secret: str, nonce: str, body: bytes) -> str:
+    """The signature of a /health answer: its own label, never an action answer's.
+
+    /health is open (the supervisor calls it to tell its child from a squatter), so it
+    signs whatever nonce any local caller sends. Signed like action answers, it was a
+    signing oracle: ask /health with the nonce of a Rasa call you intercepted, get a
+    signature that Rasa accepts as the action server's answer to that call (the health
+    body in place of events). Under its own label the same signature can never be valid
+    for an action answer, whatever nonce the caller picks.
+    """
+    return _mac(secret, b"ldn-bot health", nonce, body)
+
+
+def valid_health(secret: str, nonce: str, mac: str | None, body: bytes) -> bool:
+    """Whether a /health answer to `nonce` was signed with `secret`."""
+    if not mac:
+        return False
+    return hmac.compare_digest(health_mac(secret, nonce, body), mac)
+
+
 def valid_request(secret: str, nonce: str | None, mac: str | None, body: bytes) -> bool:
     """Whether a call was signed with `secret` (constant-time comparison)."""
     if not nonce or not mac:

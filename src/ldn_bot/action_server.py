@@ -10,7 +10,8 @@ Unlike rasa-sdk's `run()` (every interface, no authentication, 100 MB bodies), t
   ends it at once with `EXIT_PORT_IN_USE` and one clear line;
 - refuses (401) every call but `/health` that is not signed with the secret of
   `LDN_BOT_ACTION_SECRET` (`ldn_bot.action_auth`), and signs every answer to a signed
-  call or a `/health` carrying a nonce: that is how its parent knows it is its own;
+  call or a `/health` carrying a nonce (that one under a label of its own, so it is no
+  signing oracle for action answers): that is how its parent knows it is its own;
 - refuses bodies over `MAX_ACTION_BODY_BYTES` (413);
 - ends when its parent does: the parent holds the write end of its stdin pipe, so
   end-of-file there means the parent is gone (also after SIGKILL), and the parent pid is
@@ -76,10 +77,12 @@ def secure(app: Sanic, secret: str) -> Sanic:
     @app.middleware("response")
     async def sign(request: Request, answer: HTTPResponse) -> None:
         nonce = request.headers.get(action_auth.NONCE_HEADER)
-        if nonce and answer.status != 401:
-            answer.headers[action_auth.RESPONSE_MAC_HEADER] = action_auth.response_mac(
-                secret, nonce, answer.body or b""
-            )
+        if not nonce or answer.status == 401:
+            return
+        # /health is open: its signature has its own label (`action_auth.health_mac`), so
+        # it is never a valid action answer, whatever nonce the caller chose.
+        mac = action_auth.health_mac if request.path in OPEN_PATHS else action_auth.response_mac
+        answer.headers[action_auth.RESPONSE_MAC_HEADER] = mac(secret, nonce, answer.body or b"")
 
     return app
 

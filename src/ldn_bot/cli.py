@@ -212,10 +212,10 @@ def cmd_serve(cfg: Settings, args: argparse.Namespace) -> int:
     Ports held by another program stop it at once, before anything heavy loads. SIGTERM
     or Ctrl-C stop it gracefully (`rasa_project.web`: requests in flight get their
     replies, new ones are refused) within about 10 s, and exit 0. An action server that
-    cannot be restarted stops it with exit code 1.
+    cannot be started at start stops it (exit 1); later, one that dies, hangs or finds its
+    port taken leaves it degraded (article questions get "I can't answer that right
+    now", /health says why) while the supervisor restarts it with backoff.
     """
-    import signal
-
     from ldn_bot.exposure import exposure_from
     from ldn_bot.runtime import (
         SupervisedActionServer,
@@ -250,10 +250,7 @@ def cmd_serve(cfg: Settings, args: argparse.Namespace) -> int:
         _progress("the chat widget is not built (run `make web`): the page will not load")
     quiet_rasa()
 
-    def give_up(_why: str) -> None:
-        os.kill(os.getpid(), signal.SIGTERM)  # a graceful stop; the exit code says why
-
-    actions = SupervisedActionServer(cfg, port=args.action_port, on_give_up=give_up)
+    actions = SupervisedActionServer(cfg, port=args.action_port)
     with web_socket, actions:
         app = create_app(
             model_path=model,
@@ -263,6 +260,7 @@ def cmd_serve(cfg: Settings, args: argparse.Namespace) -> int:
             exposure=exposure,
             slack=slack,
             redis_url=cfg.redis_url,
+            action_server=actions.status,
         )
         local = f"http://{args.host}:{args.port}"
         print(f"ldn-bot is up: open {local}/  (Ctrl-C stops everything)", flush=True)
@@ -280,9 +278,6 @@ def cmd_serve(cfg: Settings, args: argparse.Namespace) -> int:
             print(f"Slack: on. Request URL to paste into your Slack app: {public}{WEBHOOK_PATH}")
             print(f"       (this server answers it at {local}{WEBHOOK_PATH}; Slack needs HTTPS)")
         app.run(sock=web_socket, workers=1, access_log=False, motd=False)
-    if actions.failure:
-        print(f"ldn-bot: {actions.failure}", file=sys.stderr)
-        return 1
     return 0
 
 

@@ -13,6 +13,7 @@ import dataclasses
 import errno
 import functools
 import hashlib
+import http.client
 import logging
 import os
 import signal
@@ -291,19 +292,20 @@ class ActionServer:
             raise RuntimeError("the action server was stopped while starting")
         raise RuntimeError(f"the action server did not start within {timeout:.0f} s")
 
-    def answers_as_ours(self) -> bool:
-        """Whether /health on the port is answered, signed with this server's secret."""
+    def answers_as_ours(self, timeout: float = 1.0) -> bool:
+        """Whether /health on the port is answered within `timeout` seconds, signed with
+        this server's secret (under the health label: `action_auth.health_mac`)."""
         nonce = action_auth.new_nonce()
         request = urllib.request.Request(
             f"http://127.0.0.1:{self.port}/health", headers={action_auth.NONCE_HEADER: nonce}
         )
         try:
-            with urllib.request.urlopen(request, timeout=1) as reply:
+            with urllib.request.urlopen(request, timeout=timeout) as reply:
                 body = reply.read(64 * 1024)
                 mac = reply.headers.get(action_auth.RESPONSE_MAC_HEADER)
-        except OSError:
+        except (OSError, ValueError, http.client.HTTPException):
             return False
-        return action_auth.valid_response(self.secret, nonce, mac, body)
+        return action_auth.valid_health(self.secret, nonce, mac, body)
 
     @staticmethod
     def _close(process: subprocess.Popen[bytes]) -> None:
@@ -332,11 +334,17 @@ class ActionServer:
 
 
 class SupervisedActionServer(ActionServer):
-    """An action server that is restarted whenever it dies, until stopped.
+    """An action server that is kept alive, and answering, until stopped.
 
-    It watches its own child process (not a URL). When `max_failed_starts` starts in a
-    row fail (the child keeps dying, or another program took the port), it gives up:
-    `failure` says why and `on_give_up` is called (serve stops, non-zero).
+    It watches its own child process (not a URL): a child that exits is restarted, and
+    one that stops answering its signed /health (`health_failures` checks in a row, each
+    `health_every` seconds with a `health_timeout`; a hung event loop, a frozen process)
+    is killed (SIGKILL) and restarted. The first start is `start()`'s, and its failure is
+    the caller's (serve stops). After that the supervisor never gives up: while the child
+    cannot be started (it keeps dying, another program holds the port) serve runs degraded
+    (`status()`: the safety replies are rules and keep working, article questions get
+    "I can't answer that right now"), and the start is retried with a growing delay
+    (`backoff`, doubled up to `max_backoff`). The cause is logged once per outage.
     """
 
     def __init__(
@@ -345,15 +353,25 @@ class SupervisedActionServer(ActionServer):
         *,
         port: int | None = None,
         check_every: float = 0.2,
-        max_failed_starts: int = 3,
-        on_give_up: Callable[[str], None] = lambda _why: None,
+        health_every: float = 2.0,
+        health_timeout: float = 2.0,
+        health_failures: int = 3,
+        backoff: float = 1.0,
+        max_backoff: float = 30.0,
     ) -> None:
         super().__init__(cfg, port=port)
         self.check_every = check_every
-        self.max_failed_starts = max_failed_starts
-        self.on_give_up = on_give_up
-        self.restarts = 0
-        self.failure: str | None = None
+        self.health_every = health_every
+        self.health_timeout = health_timeout
+        self.health_failures = health_failures
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.restarts = 0  # start attempts after the first start
+        self.hung = 0  # children killed for not answering their health check
+        self.outages = 0
+        self._lock = threading.Lock()
+        self._down_since: float | None = None  # wall clock, while unavailable
+        self._last_error: str | None = None
         self._watcher: threading.Thread | None = None
 
     def start(self, *, timeout: float = 60.0) -> None:
@@ -364,36 +382,106 @@ class SupervisedActionServer(ActionServer):
         )
         self._watcher.start()
 
+    def status(self) -> dict[str, Any]:
+        """What /health says of the action server: available, since when not, and why."""
+        with self._lock:
+            since = self._down_since
+            return {
+                "available": since is None,
+                "since": _iso(since) if since is not None else None,
+                "last_error": self._last_error,
+                "restarts": self.restarts,
+            }
+
+    @property
+    def available(self) -> bool:
+        return self._down_since is None
+
     def _watch(self) -> None:
         # The children started here get PR_SET_PDEATHSIG from this thread: it lives as
         # long as the supervisor, and they are stopped with it.
-        failed = 0
+        missed = 0
+        next_check = time.monotonic() + self.health_every
         while not self._stopping.wait(self.check_every):
             process = self._process
-            if process is None or process.poll() is None:
+            if process is None:
                 continue
-            logger.warning("action server exited (code %s); restarting", process.returncode)
-            self._close(process)
+            if process.poll() is not None:
+                self._close(process)
+                self._restore(f"the action server exited (code {process.returncode})")
+                missed, next_check = 0, time.monotonic() + self.health_every
+                continue
+            if time.monotonic() < next_check:
+                continue
+            if self.answers_as_ours(timeout=self.health_timeout):
+                missed = 0
+            else:
+                missed += 1
+            next_check = time.monotonic() + self.health_every
+            if missed >= self.health_failures and not self._stopping.is_set():
+                self.hung += 1
+                process.kill()  # SIGKILL: a hung or frozen (SIGSTOP) process ends too
+                process.wait()
+                self._close(process)
+                self._restore(
+                    f"the action server did not answer its health check {missed} times "
+                    "in a row (hung); killed it"
+                )
+                missed, next_check = 0, time.monotonic() + self.health_every
+
+    def _restore(self, cause: str) -> None:
+        """Start the child again, retrying with backoff until it is up or we stop."""
+        self._outage(cause)
+        delay = self.backoff
+        while not self._stopping.is_set():
             self.restarts += 1
             try:
+                check_port_free(self.port, option="--action-port")
                 ActionServer.start(self)
-                failed = 0
             except RuntimeError as error:
-                failed += 1
                 if self._stopping.is_set():
                     return
-                if isinstance(error, PortInUse) or failed >= self.max_failed_starts:
-                    self.failure = f"the action server cannot be restarted: {error}"
-                    logger.error("%s; stopping", self.failure)
-                    self.on_give_up(self.failure)
+                why = str(error)
+                if isinstance(error, PortInUse):
+                    why = f"port {error.port} is in use by another program"
+                self._outage(why)
+                if self._stopping.wait(delay):
                     return
-                logger.error("action server restart failed (%s); trying again", error)
+                delay = min(delay * 2, self.max_backoff)
+                continue
+            with self._lock:
+                since, self._down_since = self._down_since, None
+            took = time.time() - since if since is not None else 0.0
+            logger.warning("action server is back after %.1f s (restart %d)", took, self.restarts)
+            return
+
+    def _outage(self, cause: str) -> None:
+        """Note the cause; log it when it is news (once per outage, not every retry)."""
+        with self._lock:
+            new = self._down_since is None
+            if new:
+                self._down_since = time.time()
+                self.outages += 1
+            changed = cause != self._last_error
+            self._last_error = cause
+        if new:
+            logger.error(
+                "action server unavailable: %s; serving degraded (article questions get "
+                '"I can\'t answer that right now") and retrying',
+                cause,
+            )
+        elif changed:
+            logger.error("action server still unavailable: %s; retrying", cause)
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stopping.set()
         if self._watcher is not None and self._watcher is not threading.current_thread():
             self._watcher.join(timeout=10)
         super().stop(timeout)
+
+
+def _iso(wall: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(wall))
 
 
 @dataclass(frozen=True)
@@ -529,6 +617,30 @@ def flush_ledger(agent: Any, timeout: float = 10.0) -> None:
     waiting = store.health().pending_events
     if waiting and not store.write_waiting(timeout):
         logger.error("conversations: %s events could not be written at exit", waiting)
+
+
+def close_stores_at_exit(agent: Any, timeout: float = 4.0) -> None:
+    """At serve's exit: write the pending ledger rows and the conversation events kept in
+    memory, within about `timeout` seconds in all, even with the database locked; what
+    cannot be written goes to the quarantine file (`LedgerTrackerStore.close`).
+
+    A third of the budget for the ledger rows to land (the rest are kept), then one write
+    attempt for the waiting events (SQLite gives up on a locked database after its 2 s
+    busy timeout) with what is left. The store's own exit hook alone (up to 10 s for the
+    events, then 10 s for the rows, after a first attempt) took serve's exit to 20 s with
+    the database locked.
+    """
+    from rasa_project.tracker_store import ledger_store
+
+    store = ledger_store(agent)
+    if store is None:
+        return
+    deadline = time.monotonic() + timeout
+    store.ledger_writer.close(timeout / 3)  # written, or kept in the quarantine file
+    try:
+        store.close(max(deadline - time.monotonic(), 1.0))
+    except Exception:  # the attempt outlasted the budget; it still keeps what fails
+        logger.exception("conversations: the last write attempt at exit did not finish in time")
 
 
 def _confidence(value: Any) -> float | None:
