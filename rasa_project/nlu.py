@@ -41,7 +41,14 @@ from ldn_bot.knowledge.base import knowledge_base
 from ldn_bot.knowledge.scope import Scope, ScopeModel, scope_model
 from ldn_bot.language import article_words, identify
 from ldn_bot.nlp import PIPELINE_VERSION, pipeline
-from ldn_bot.routing import INTENT_CATEGORY, LANGUAGE_INTENT, context_for, merge_intent
+from ldn_bot.routing import (
+    INTENT_CATEGORY,
+    LANGUAGE_INTENT,
+    NLU_EMERGENCY_THRESHOLD,
+    SAFETY_INTENT,
+    context_for,
+    merge_intent,
+)
 from ldn_bot.settings import settings
 
 logger = logging.getLogger(__name__)
@@ -258,7 +265,9 @@ class LanguageClassifier(_StatelessClassifier):
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
-            if intent in INTENT_CATEGORY or intent in _INPUT_INTENTS:
+            if intent in _INPUT_INTENTS or (
+                intent in INTENT_CATEGORY and not _unsure_emergency(message)
+            ):
                 continue
             try:
                 verdict = identify(message.get(TEXT), _article_words())
@@ -281,6 +290,20 @@ class LanguageClassifier(_StatelessClassifier):
 
 
 _INPUT_INTENTS = frozenset(PROBLEM_INTENT.values())
+
+
+def _unsure_emergency(message: Message) -> bool:
+    """An NLU emergency below the threshold at which the guard believes it: on a message
+    in another language the language reply is then the answer, not the fallback."""
+    intent = message.get(INTENT) or {}
+    confidence = intent.get("confidence")
+    return (
+        intent.get(INTENT_NAME_KEY) == SAFETY_INTENT[Category.EMERGENCY]
+        and isinstance(confidence, (int, float))
+        and confidence < NLU_EMERGENCY_THRESHOLD
+    )
+
+
 LANGUAGE_KEY = "language"
 INPUT_KEY = "input"
 SCOPE_KEY = "scope"

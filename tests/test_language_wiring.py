@@ -56,10 +56,21 @@ def test_the_guard_referral_wins_over_the_language_reply(text: str) -> None:
     assert msg.get("intent")["name"] in {"ask_dosing", "ask_pill_splitting", "personal_advice"}
 
 
-@pytest.mark.parametrize("nlu_intent", ["ask_dosing", "ask_pill_splitting", "emergency"])
-def test_a_safety_intent_from_the_nlu_is_kept(nlu_intent: str) -> None:
-    msg = run_nlu(OTHER_HARMLESS[0], nlu_intent)
+@pytest.mark.parametrize(
+    ("nlu_intent", "confidence"),
+    [("ask_dosing", 0.8), ("ask_pill_splitting", 0.8), ("emergency", 0.95)],
+)
+def test_a_safety_intent_from_the_nlu_is_kept(nlu_intent: str, confidence: float) -> None:
+    msg = run_nlu(OTHER_HARMLESS[0], nlu_intent, confidence)
     assert msg.get("intent")["name"] == nlu_intent
+
+
+def test_an_unsure_nlu_emergency_on_another_language_gets_the_language_reply() -> None:
+    """Merging the calibrated emergency (only at 0.93 or more) with the language step: an
+    unsure NLU emergency on a harmless foreign message got the fallback, not the language
+    reply the person can act on."""
+    msg = run_nlu(OTHER_HARMLESS[0], "emergency", 0.3)
+    assert msg.get("intent")["name"] == "unsupported_language"
 
 
 @pytest.mark.parametrize("problem_intent", ["too_long", "no_words"])
