@@ -40,6 +40,7 @@ from rasa_sdk import utils  # noqa: E402
 from rasa_sdk.endpoint import create_app, create_argument_parser  # noqa: E402
 from rasa_sdk.plugin import plugin_manager  # noqa: E402
 from sanic import Sanic, response  # noqa: E402
+from sanic.exceptions import SanicException  # noqa: E402
 from sanic.request import Request  # noqa: E402
 from sanic.response import HTTPResponse  # noqa: E402
 
@@ -77,6 +78,12 @@ def secure(app: Sanic, secret: str) -> Sanic:
         ):
             return response.json({"error": "unauthorized"}, status=401)
         return None
+
+    @app.exception(SanicException)
+    async def http_error(_: Request, error: SanicException) -> HTTPResponse:
+        """An HTTP error keeps its status (400 for a refused head, 404, 413): rasa-sdk's
+        handler answers every exception 500, with a traceback in the log."""
+        return response.json({"error": str(error)}, status=error.status_code)
 
     @app.middleware("response")
     async def sign(request: Request, answer: HTTPResponse) -> None:

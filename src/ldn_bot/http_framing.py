@@ -13,7 +13,8 @@ parser, but this project is pinned to Rasa's Sanic.
 final blank line) and says what is wrong, or None. `refuse_ambiguous_framing(app)`
 runs it on every request of a Sanic app, through the `http.lifecycle.read_head` signal:
 Sanic dispatches it once the head is in, before it parses the headers or touches the
-body, and turns an exception there into "400 Bad Request" with the connection closed.
+body, and turns an exception there into "400 Bad Request" with the connection closed
+(answered by Sanic's error handler, not the app's request middleware: see below).
 Both servers install it at start-up: `rasa_project.web.create_app` and
 `ldn_bot.action_server.secure`. Nothing here imports Sanic.
 """
@@ -94,4 +95,14 @@ def refuse_ambiguous_framing(app: Any) -> None:
             logger.info("refused a request (400): %s", problem)
             raise AmbiguousFraming(problem)
 
+    async def answer_unparsed_plainly(request: Any, **_: Any) -> None:
+        # Sanic 21.12 runs the request middleware before answering any error, also for a
+        # head it refused, on a stand-in request with no headers: serve's Host check then
+        # said 421 and the action server's signature check 401 instead of the 400. The
+        # stand-in is the only request without a head; for it the middleware is skipped
+        # and Sanic's error handler answers (400 here, 413 for a head over the size cap).
+        if not request.head:
+            request.request_middleware_started = True
+
     app.signal("http.lifecycle.read_head")(check_head)
+    app.signal("http.lifecycle.exception")(answer_unparsed_plainly)
