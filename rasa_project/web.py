@@ -7,6 +7,9 @@ not expose (`ldn_bot.exposure` says what is open):
 - CORS only for the configured origins (the page is served from the same origin as the
   socket.io channel, so the widget needs none);
 - REST only on loopback or with a token (`channels/rest.py`);
+- a request whose body framing is ambiguous (bad `Content-Length`, `Transfer-Encoding`
+  tricks, two `Host` headers) refused with 400 before any body is read
+  (`ldn_bot.http_framing`);
 - every request answered only when its `Host` names this server (421 otherwise), so a
   DNS-rebinding page cannot reach a loopback server;
 - each channel's conversations under its own namespace (`rest:alice`,
@@ -39,6 +42,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ldn_bot.exposure import Exposure, RestAccess
 from ldn_bot.feedback import FeedbackError, parse_feedback
+from ldn_bot.http_framing import refuse_ambiguous_framing
 from ldn_bot.ledger.conversations import bot_bubbles, events_of, turn_of_bot_message
 from ldn_bot.rest_request import is_json
 from ldn_bot.senders import SessionSigner, namespaced
@@ -93,6 +97,8 @@ def create_app(
     # server, closes idle connections: otherwise a request can race the close and be reset.
     app.config.KEEP_ALIVE_TIMEOUT = KEEP_ALIVE_SECONDS
     app.config.GRACEFUL_SHUTDOWN_TIMEOUT = GRACEFUL_SHUTDOWN_SECONDS
+    # 400 and close for a negative or doubled Content-Length, smuggling shapes, two Hosts.
+    refuse_ambiguous_framing(app)
 
     @app.on_request
     async def check_host(request: Request) -> HTTPResponse | None:

@@ -12,7 +12,9 @@ Unlike rasa-sdk's `run()` (every interface, no authentication, 100 MB bodies), t
   `LDN_BOT_ACTION_SECRET` (`ldn_bot.action_auth`), and signs every answer to a signed
   call or a `/health` carrying a nonce (that one under a label of its own, so it is no
   signing oracle for action answers): that is how its parent knows it is its own;
-- refuses bodies over `MAX_ACTION_BODY_BYTES` (413);
+- refuses bodies over `MAX_ACTION_BODY_BYTES` (413), and with 400 (connection closed)
+  a negative, doubled or non-decimal `Content-Length` and the other ambiguous framings
+  of `ldn_bot.http_framing` (one `Content-Length: -1` used to hang it for good);
 - ends when its parent does: the parent holds the write end of its stdin pipe, so
   end-of-file there means the parent is gone (also after SIGKILL), and the parent pid is
   checked too (Linux also sends SIGTERM through `PR_SET_PDEATHSIG`, set by the parent).
@@ -39,10 +41,12 @@ from rasa_sdk import utils  # noqa: E402
 from rasa_sdk.endpoint import create_app, create_argument_parser  # noqa: E402
 from rasa_sdk.plugin import plugin_manager  # noqa: E402
 from sanic import Sanic, response  # noqa: E402
+from sanic.exceptions import SanicException  # noqa: E402
 from sanic.request import Request  # noqa: E402
 from sanic.response import HTTPResponse  # noqa: E402
 
 from ldn_bot import action_auth  # noqa: E402
+from ldn_bot.http_framing import refuse_ambiguous_framing  # noqa: E402
 from ldn_bot.logs import configure_logging  # noqa: E402
 
 HOST = "127.0.0.1"
@@ -50,8 +54,10 @@ OPEN_PATHS = frozenset({"/health"})
 
 
 def secure(app: Sanic, secret: str) -> Sanic:
-    """Require signed calls, sign the answers, cap the body size."""
+    """Require signed calls, sign the answers, cap the body size, refuse requests whose
+    body framing is ambiguous (`ldn_bot.http_framing`: 400 before any body is read)."""
     app.config.REQUEST_MAX_SIZE = action_auth.MAX_ACTION_BODY_BYTES
+    refuse_ambiguous_framing(app)
 
     @app.middleware("request")
     async def require_signature(request: Request) -> HTTPResponse | None:
@@ -73,6 +79,12 @@ def secure(app: Sanic, secret: str) -> Sanic:
         ):
             return response.json({"error": "unauthorized"}, status=401)
         return None
+
+    @app.exception(SanicException)
+    async def http_error(_: Request, error: SanicException) -> HTTPResponse:
+        """An HTTP error keeps its status (400 for a refused head, 404, 413): rasa-sdk's
+        handler answers every exception 500, with a traceback in the log."""
+        return response.json({"error": str(error)}, status=error.status_code)
 
     @app.middleware("response")
     async def sign(request: Request, answer: HTTPResponse) -> None:
