@@ -70,6 +70,8 @@ def test_a_conversation_in_the_browser(browser: object, server: str, cfg: Settin
     dialogs: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    console: list[str] = []  # the page must satisfy its Content-Security-Policy
+    page.on("console", lambda message: console.append(message.text))
 
     page.goto(server)
     assert "LDN information assistant" in page.title()
@@ -140,6 +142,7 @@ def test_a_conversation_in_the_browser(browser: object, server: str, cfg: Settin
         if urlparse(url).scheme in ("http", "https", "ws", "wss")
     }
     assert hosts <= {"127.0.0.1", "localhost"}, hosts
+    assert [line for line in console if "Content Security Policy" in line] == []
     context.close()
 
 
