@@ -303,11 +303,12 @@ def content_policy(host: str | None) -> str:
     """The page's Content-Security-Policy: its own scripts, styles, images and fonts only,
     requests (socket.io polling, feedback) and the socket.io WebSocket to this host only,
     never framed. Styles allow 'unsafe-inline': the widget (rasa-webchat's style-loader)
-    injects its CSS as <style> elements. No 'unsafe-eval', no inline scripts."""
+    injects its CSS as <style> elements, with its icon font as a data: URL. No
+    'unsafe-eval', no inline scripts."""
     sockets = f" ws://{host} wss://{host}" if host and _PLAIN_HOST.fullmatch(host) else ""
     return (
         "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-        f"img-src 'self' data:; font-src 'self'; connect-src 'self'{sockets}; "
+        f"img-src 'self' data:; font-src 'self' data:; connect-src 'self'{sockets}; "
         "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     )
 
