@@ -13,11 +13,16 @@ serve's app, and every other one is left out and answers 404:
   added: `/` is the chat page.
 Error answers are Rasa's JSON without its `version` field. A JWT that sanic-jwt does not
 catch itself (`alg: none`, a wrong algorithm, a missing claim) is a 401 like any other bad
-token, not a 500.
+token, not a 500, and so is a signed JWT whose `user` claim is not an object (Rasa
+calls `.get` on it). POST /model/parse with a body that is not a JSON object with a
+string `text` is a 400 (Rasa answered 500).
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Coroutine
+from functools import wraps
 from http import HTTPStatus
 from typing import Any
 
@@ -60,7 +65,8 @@ def add_read_only_routes(app: Sanic, api: Sanic) -> None:
         for method in route.methods:
             if (method, route.uri) in READ_ONLY_ROUTES:
                 name = "rasa_api_" + route.name.rsplit(".", 1)[-1]
-                app.add_route(route.handler, route.uri, methods=[method], name=name)
+                handler = _checked(route.handler, parse=route.uri == "/model/parse")
+                app.add_route(handler, route.uri, methods=[method], name=name)
                 added.add((method, route.uri))
     if missing := READ_ONLY_ROUTES - added:
         raise RuntimeError(f"this Rasa version has no API route {sorted(missing)}")
@@ -72,13 +78,64 @@ def add_read_only_routes(app: Sanic, api: Sanic) -> None:
 
     @app.exception(jwt.exceptions.PyJWTError)
     async def bad_jwt(_: Request, error: jwt.exceptions.PyJWTError) -> HTTPResponse:
-        return response.json(
-            {
-                "status": "failure",
-                "message": "User is not authenticated.",
-                "reason": "NotAuthenticated",
-                "code": HTTPStatus.UNAUTHORIZED,
-            },
-            status=HTTPStatus.UNAUTHORIZED,
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        return _not_authenticated()
+
+
+def _not_authenticated() -> HTTPResponse:
+    return response.json(
+        {
+            "status": "failure",
+            "message": "User is not authenticated.",
+            "reason": "NotAuthenticated",
+            "code": HTTPStatus.UNAUTHORIZED,
+        },
+        status=HTTPStatus.UNAUTHORIZED,
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+Handler = Callable[..., Coroutine[Any, Any, HTTPResponse]]
+
+
+def _checked(handler: Handler, *, parse: bool) -> Handler:
+    """Rasa's `handler` (its authentication included), with what it does not check:
+    a JWT whose `user` claim is not an object is refused (401) before it runs; for
+    /model/parse, once authenticated, a body that is not `{"text": "..."}` is a 400."""
+
+    @wraps(handler)
+    async def checked(request: Request, *args: Any, **kwargs: Any) -> HTTPResponse:
+        if not _user_claim_is_an_object(request.headers.get("authorization")):
+            return _not_authenticated()
+        try:
+            return await handler(request, *args, **kwargs)
+        except server.ErrorResponse as error:
+            reason = _parse_body_problem(request.body) if parse else None
+            if error.status == HTTPStatus.INTERNAL_SERVER_ERROR and reason is not None:
+                raise server.ErrorResponse(HTTPStatus.BAD_REQUEST, "BadRequest", reason) from None
+            raise
+
+    return checked
+
+
+def _user_claim_is_an_object(authorization: str | None) -> bool:
+    """False when the bearer token is a JWT with a `user` claim that is not an object
+    (signed or not: an unsigned one is refused anyway); True otherwise (Rasa decides)."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return True
+    try:
+        claims = jwt.decode(token.strip(), options={"verify_signature": False})
+    except jwt.exceptions.PyJWTError:
+        return True  # not a JWT: Rasa's check refuses it
+    return not isinstance(claims, dict) or "user" not in claims or isinstance(claims["user"], dict)
+
+
+def _parse_body_problem(body: bytes) -> str | None:
+    """Why a /model/parse body is not `{"text": "..."}`, or None when it is."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return "the body is not JSON"
+    if not isinstance(data, dict) or not isinstance(data.get("text"), str):
+        return 'send {"text": "..."} with the text as a string'
+    return None

@@ -42,13 +42,14 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import copy
 import json
 import logging
 import time
 import weakref
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -57,7 +58,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
-from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs, ensure_schema_exists
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -96,6 +97,10 @@ METADATA_DROPPED = "ldn_bot_metadata_dropped"
 MAX_EVENT_DEPTH = 64
 
 _T = TypeVar("_T")
+
+
+class SchemaMissing(SQLAlchemyError):
+    """The configured PostgreSQL schema does not exist (an outage until it is created)."""
 
 
 class _TooDeep(ValueError):
@@ -205,6 +210,23 @@ class LedgerTrackerStore(SQLTrackerStore):
         self._closed = False
         # At exit (after the worker threads are joined): write or keep what still waits.
         atexit.register(_close_at_exit, weakref.ref(self))
+
+    @contextlib.contextmanager
+    def session_scope(self) -> Iterator[sa.orm.Session]:
+        """Rasa's session scope without its exit: Rasa answers any `ValueError` raised
+        inside it (meant for a missing PostgreSQL schema) with `print_error_and_exit`, so
+        one conversation the database cannot hold (a sender id with a lone surrogate
+        raises `UnicodeEncodeError`) would end the whole server. Here an error stays an
+        exception, the failure of the call that raised it."""
+        session = self.sessionmaker()
+        try:
+            try:
+                ensure_schema_exists(session)
+            except ValueError as error:
+                raise SchemaMissing(f"the PostgreSQL schema {error} does not exist") from error
+            yield session
+        finally:
+            session.close()
 
     async def _in_worker(self, function: Callable[..., _T], *args: Any) -> _T:
         """Run `function(*args)` on the database thread; the event loop stays free."""

@@ -23,13 +23,14 @@ from __future__ import annotations
 import json
 import logging
 import mimetypes
+import re
 import signal
 import threading
 from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from rasa.core.run import close_resources, create_http_input_channels, load_agent_on_start
@@ -43,7 +44,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from ldn_bot.exposure import Exposure, RestAccess
 from ldn_bot.feedback import FeedbackError, parse_feedback
 from ldn_bot.http_framing import refuse_ambiguous_framing
-from ldn_bot.ledger.conversations import bot_bubbles, events_of, turn_of_bot_message
+from ldn_bot.ledger.conversations import answer_of_bot_message, events_of
+from ldn_bot.payloads import WIDGET_PAYLOADS, as_sent, button_payloads
 from ldn_bot.rest_request import is_json
 from ldn_bot.senders import SessionSigner, namespaced
 from ldn_bot.settings import settings
@@ -67,6 +69,8 @@ STORES_AT_EXIT_SECONDS = 4.0
 # Access-Control-Allow-Origin headers would make browsers refuse the answer).
 CORS_RESOURCES = r"^/(?!socket\.io/).*"
 MISDIRECTED_REQUEST = 421
+# A Host header that may go into the Content-Security-Policy as it is.
+_PLAIN_HOST = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
 
 
 def create_app(
@@ -132,7 +136,13 @@ def create_app(
         input_channels.append(SlackInput.from_config(slack, ledger=seen))
     _register(input_channels, app)
 
-    @app.get("/")
+    @app.on_response
+    async def security_headers(request: Request, answer: HTTPResponse) -> None:
+        """Every answer: no MIME sniffing, no Referer, never inside another site's frame,
+        and a content policy the page satisfies (`content_policy`)."""
+        add_security_headers(answer.headers, request.headers.get("host"))
+
+    @app.route("/", methods=["GET", "HEAD"])
     async def index(_: Request) -> HTTPResponse:
         return await response.file(static_dir / "index.html")
 
@@ -175,8 +185,11 @@ def create_app(
             # The turn's ledger row is written in the background: let it land first.
             await loop.run_in_executor(None, store.ledger_writer.flush, 2.0)
             events = await loop.run_in_executor(None, events_of, store.ledger.engine, sender_id)
-            if vote.bot_index >= bot_bubbles(events):
-                return _error("this conversation has no such bot message", 404)
+            message_id = answer_of_bot_message(
+                sender_id, events, vote.bot_index, hidden=WIDGET_PAYLOADS
+            )
+            if message_id is None:  # none, or a welcome message: not an answer
+                return _error("this conversation has no such answer", 404)
             await loop.run_in_executor(
                 None,
                 partial(
@@ -185,7 +198,7 @@ def create_app(
                     sender_id=sender_id,
                     bot_index=vote.bot_index,
                     vote=vote.vote,
-                    message_id=turn_of_bot_message(sender_id, events, vote.bot_index),
+                    message_id=message_id,
                 ),
             )
         except SQLAlchemyError:
@@ -302,6 +315,32 @@ async def _stop_accepting(app: Sanic, _loop: Any) -> None:
     app.ctx.stopping = True
 
 
+def content_policy(host: str | None) -> str:
+    """The page's Content-Security-Policy: its own scripts, styles, images and fonts only,
+    requests (socket.io polling, feedback) and the socket.io WebSocket to this host only,
+    never framed. Styles allow 'unsafe-inline': the widget (rasa-webchat's style-loader)
+    injects its CSS as <style> elements, with its icon font as a data: URL. No
+    'unsafe-eval', no inline scripts."""
+    sockets = f" ws://{host} wss://{host}" if host and _PLAIN_HOST.fullmatch(host) else ""
+    return (
+        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        f"img-src 'self' data:; font-src 'self' data:; connect-src 'self'{sockets}; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
+
+
+def add_security_headers(headers: Any, host: str | None) -> None:
+    """The headers every answer of serve carries (unless its route set them)."""
+    for name, value in (
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "no-referrer"),
+        ("X-Frame-Options", "DENY"),
+        ("Content-Security-Policy", content_policy(host)),
+    ):
+        if name not in headers:
+            headers[name] = value
+
+
 def _error(reason: str, status: int) -> HTTPResponse:
     return response.json({"error": reason}, status=status)
 
@@ -314,10 +353,22 @@ def _same_site(request: Request, exposure: Exposure) -> bool:
         return False
     if origin in exposure.cors_origins:
         return True
-    try:
-        return urlsplit(origin).netloc.lower() == (request.headers.get("host") or "").lower()
-    except ValueError:
-        return False
+    return origin.lower() in own_origins(
+        request.scheme, request.headers.get("host"), request.headers.get("x-forwarded-proto")
+    )
+
+
+def own_origins(scheme: str, host: str | None, forwarded_proto: str | None) -> set[str]:
+    """This server's origins, scheme included, as the socket.io origin check takes them
+    (`rasa_project.channels.socketio._own_origins`): the request's own scheme, or the
+    one a proxy names in X-Forwarded-Proto (trusted there too), with the Host header
+    (already checked against the allowed hosts; X-Forwarded-Host is not read)."""
+    if not host:
+        return set()
+    schemes = {scheme.lower()}
+    if forwarded_proto:
+        schemes.add(forwarded_proto.split(",")[0].strip().lower())
+    return {f"{name}://{host.lower()}" for name in schemes if name in ("http", "https")}
 
 
 def _static_file(static_dir: Path, path: str) -> Path | None:
@@ -329,20 +380,24 @@ def _static_file(static_dir: Path, path: str) -> Path | None:
     try:
         found = root.joinpath(*parts).resolve()
         found.relative_to(root)
-    except (ValueError, OSError):
+        return found if found.is_file() else None
+    except (ValueError, OSError):  # OSError: a name over 255 bytes, a path over 4 KB
         return None
-    return found if found.is_file() else None
 
 
 def _register(input_channels: list[InputChannel], app: Sanic) -> None:
     """Rasa's `channels.channel.register`, with each message's sender id put in the
     namespace of the channel it came from (`rest:alice`): the one place every channel's
-    messages pass, whatever id a client sends."""
+    messages pass, whatever id a client sends. There too, a typed `/intent` that is not
+    one of our buttons' payloads is read as words (`ldn_bot.payloads`: `/back` rewound
+    the conversation)."""
     for channel in input_channels:
 
         async def handler(message: UserMessage, channel_name: str = channel.name()) -> None:
             sender_id = message.sender_id
             message.sender_id = namespaced(channel_name, sender_id)
+            if message.text:
+                message.text = as_sent(message.text, _payloads(app))
             await app.ctx.agent.handle_message(message)
             if isinstance(message.output_channel, CollectingOutputChannel):
                 # REST answers carry `recipient_id`: the id the client sent, as before.
@@ -352,6 +407,16 @@ def _register(input_channels: list[InputChannel], app: Sanic) -> None:
         prefix = urljoin("/webhooks/", channel.url_prefix())
         app.blueprint(channel.blueprint(handler), url_prefix=prefix)
     app.ctx.input_channels = input_channels
+
+
+def _payloads(app: Sanic) -> frozenset[str]:
+    """The `/` payloads the agent's domain's buttons send (read once per domain)."""
+    domain = app.ctx.agent.domain
+    cached = getattr(app.ctx, "payloads", None)
+    if cached is None or cached[0] is not domain:
+        cached = (domain, button_payloads(domain.responses if domain else {}))
+        app.ctx.payloads = cached
+    return cached[1]
 
 
 def _exposed(

@@ -398,12 +398,44 @@ def test_feedback_for_a_message_that_does_not_exist_is_refused(access: Served) -
     assert vote(access.url, {"session_id": "rest-user", "bot_index": 0, "vote": "up"})[0] == 403
     assert vote(access.url, {"session_id": fresh, "bot_index": 0, "vote": "up"})[0] == 404
     status, answer = vote(access.url, {"session_id": session, "bot_index": 500, "vote": "up"})
-    assert status == 404 and "no such bot message" in answer["error"]
+    assert status == 404 and "no such answer" in answer["error"]
     assert (
         vote(access.url, {"session_id": session, "bot_index": bubbles + 5, "vote": "up"})[0] == 404
     )
     assert votes_stored(access.var) == before
     FIGURES["votes_on_foreign_or_missing_messages_refused"] += 6
+
+
+@pytest.mark.model
+def test_a_vote_on_the_disclaimer_is_refused(access: Served) -> None:
+    """Bubble 0 (the disclaimer, sent before any question) took votes (F14)."""
+    session, _ = _web_conversation(access.url)
+    before = votes_stored(access.var)
+    status, answer = vote(access.url, {"session_id": session, "bot_index": 0, "vote": "down"})
+    assert status == 404 and "no such answer" in answer["error"]
+    assert votes_stored(access.var) == before
+    assert vote(access.url, {"session_id": session, "bot_index": 1, "vote": "up"})[0] == 204
+
+
+@pytest.mark.model
+def test_feedback_from_this_host_with_the_wrong_scheme_is_refused(access: Served) -> None:
+    """Only host:port was compared: https://127.0.0.1:PORT passed for an http server (F14)."""
+    session, _ = _web_conversation(access.url)
+    body = {"session_id": session, "bot_index": 1, "vote": "up"}
+    before = votes_stored(access.var)
+    other_scheme = access.url.replace("http://", "https://")
+    assert vote(access.url, body, origin=other_scheme)[0] == 403
+    assert vote(access.url, body, origin=access.url.replace("http://", "ftp://"))[0] == 403
+    assert votes_stored(access.var) == before
+    # Behind a TLS proxy (X-Forwarded-Proto, trusted as the socket.io origin check does)
+    raw = json.dumps(body).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "Origin": other_scheme,
+        "X-Forwarded-Proto": "https",
+    }
+    status, _, _ = http(f"{access.url}/api/feedback", method="POST", body=raw, headers=headers)
+    assert status == 204
 
 
 @pytest.mark.model
@@ -502,6 +534,40 @@ def test_jwt_alg_none_gets_401(access: Served) -> None:
         assert json.loads(answer)["reason"] == "NotAuthenticated"
     signed = jwt.encode(admin, JWT_SECRET, algorithm="HS256")
     assert http(f"{access.url}/status", headers={"Authorization": f"Bearer {signed}"})[0] == 200
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(
+    "user",
+    ["ops", ["ops", "admin"], 5, None, True],
+    ids=["string", "list", "number", "null", "bool"],
+)
+def test_a_signed_jwt_whose_user_claim_is_not_an_object_gets_401(access: Served, user: Any) -> None:
+    """Rasa calls `.get` on the `user` claim: a string or a list gave a 500 (F12)."""
+    token = jwt.encode({"user": user}, JWT_SECRET, algorithm="HS256")
+    for path in ("/status", "/conversations/ops/tracker"):
+        status, _, answer = http(
+            f"{access.url}{path}", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert status == 401, (path, answer)
+        assert json.loads(answer)["reason"] == "NotAuthenticated"
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(
+    "body",
+    [b'{"text": ', b'{"text": 5}', b"[]", b'"hi"', b"\xff\xfe", b'{"message": "hi"}'],
+    ids=["broken", "number", "list", "string", "not-utf8", "no-text"],
+)
+def test_a_parse_request_that_is_not_text_gets_400(access: Served, body: bytes) -> None:
+    """POST /model/parse with broken JSON or {"text": 5} gave a 500 (F12)."""
+    url = f"{access.url}/model/parse?token={API_TOKEN}"
+    headers = {"Content-Type": "application/json"}
+    status, _, answer = http(url, method="POST", body=body, headers=headers)
+    assert status == 400, answer
+    assert http(f"{access.url}/model/parse", method="POST", body=body, headers=headers)[0] == 401
+    good = http(url, method="POST", body=b'{"text": "what is LDN?"}', headers=headers)
+    assert good[0] == 200
 
 
 @pytest.mark.model

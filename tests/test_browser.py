@@ -50,14 +50,18 @@ def _ask(page: object, text: str) -> None:
     page.locator(".rw-new-message").fill(text)  # type: ignore[attr-defined]
     page.keyboard.press("Enter")  # type: ignore[attr-defined]
     page.wait_for_function(  # type: ignore[attr-defined]
-        f"document.querySelectorAll('{BOT}').length > {before}", timeout=30_000
+        f"() => document.querySelectorAll('{BOT}').length > {before}", timeout=30_000
     )
+
+
+# Predicates are arrow functions, not bare expressions: Playwright evaluates a bare
+# expression with eval(), which the page's Content-Security-Policy (no 'unsafe-eval') refuses.
 
 
 def _wait_text(page: object, needle: str, count: int = 1) -> None:
     """Wait until `count` bot bubbles contain `needle` (the widget shows them one by one)."""
     page.wait_for_function(  # type: ignore[attr-defined]
-        f"Array.from(document.querySelectorAll('{BOT}'))"
+        f"() => Array.from(document.querySelectorAll('{BOT}'))"
         f".filter(m => m.innerText.includes({needle!r})).length >= {count}",
         timeout=30_000,
     )
@@ -70,13 +74,15 @@ def test_a_conversation_in_the_browser(browser: object, server: str, cfg: Settin
     dialogs: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    console: list[str] = []  # the page must satisfy its Content-Security-Policy
+    page.on("console", lambda message: console.append(message.text))
 
     page.goto(server)
     assert "LDN information assistant" in page.title()
     assert "not medical advice" in page.content()
     page.locator("button.rw-launcher").click()
     page.wait_for_function(
-        f"document.querySelectorAll('{BOT}').length >= 2 && "
+        f"() => document.querySelectorAll('{BOT}').length >= 2 && "
         "document.querySelectorAll('.rw-reply').length > 0",
         timeout=30_000,
     )
@@ -84,7 +90,9 @@ def test_a_conversation_in_the_browser(browser: object, server: str, cfg: Settin
 
     before = _bot_count(page)
     page.locator(".rw-reply").first.click()  # a quick reply of the welcome message
-    page.wait_for_function(f"document.querySelectorAll('{BOT}').length > {before}", timeout=30_000)
+    page.wait_for_function(
+        f"() => document.querySelectorAll('{BOT}').length > {before}", timeout=30_000
+    )
 
     _wait_text(page, "Source:")
 
@@ -103,7 +111,7 @@ def test_a_conversation_in_the_browser(browser: object, server: str, cfg: Settin
     assert page.locator(f"{USER} img").count() == 0 and dialogs == []
 
     # A vote on the last answer is taken: the page proves its session with the signed id.
-    session = page.evaluate("JSON.parse(localStorage.getItem('chat_session')).session_id")
+    session = page.evaluate("() => JSON.parse(localStorage.getItem('chat_session')).session_id")
     assert SIGNED_SESSION.fullmatch(session), session  # issued by the server, not chosen
     answer = page.locator("#rw-messages .rw-from-response").filter(has_text="alcohol dependence")
     answer.last.locator(".ldn-vote-up").last.click()
@@ -116,7 +124,10 @@ def test_a_conversation_in_the_browser(browser: object, server: str, cfg: Settin
         page.locator("button.rw-launcher").click()
     _wait_text(page, "alcohol dependence")
     # The server confirmed the same signed session: the conversation goes on, votes count.
-    assert page.evaluate("JSON.parse(localStorage.getItem('chat_session')).session_id") == session
+    assert (
+        page.evaluate("() => JSON.parse(localStorage.getItem('chat_session')).session_id")
+        == session
+    )
     _ask(page, "how much LDN should I take?")
     _wait_text(page, "I can't help with dosing", count=2)
     referral = page.locator("#rw-messages .rw-from-response").filter(
@@ -124,7 +135,7 @@ def test_a_conversation_in_the_browser(browser: object, server: str, cfg: Settin
     )
     referral.last.locator(".ldn-vote-down").last.click()
     page.wait_for_function(
-        "Array.from(document.querySelectorAll('.ldn-feedback-note'))"
+        "() => Array.from(document.querySelectorAll('.ldn-feedback-note'))"
         ".some(n => n.textContent.includes('Thanks'))"
         " && document.querySelectorAll('.ldn-voted').length >= 2",
         timeout=10_000,
@@ -140,6 +151,8 @@ def test_a_conversation_in_the_browser(browser: object, server: str, cfg: Settin
         if urlparse(url).scheme in ("http", "https", "ws", "wss")
     }
     assert hosts <= {"127.0.0.1", "localhost"}, hosts
+    violations = [line for line in console if "Content Security Policy" in line]
+    assert violations == [], "\n".join(violations)
     context.close()
 
 
@@ -160,7 +173,7 @@ def test_keyboard_only(browser: object, server: str) -> None:
     page.goto(server)
     for _ in range(12):
         page.keyboard.press("Tab")
-        if page.evaluate("document.activeElement.id") == "open-chat":
+        if page.evaluate("() => document.activeElement.id") == "open-chat":
             break
     page.keyboard.press("Enter")
     page.wait_for_selector(".rw-conversation-container", timeout=10_000)

@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -208,3 +209,154 @@ def test_health_reports_the_ledger(server: str) -> None:
         health = json.loads(reply.read())
     assert health["status"] == "ok"
     assert health["ledger"]["failures"] == 0 and health["ledger"]["written"] >= 1
+
+
+def test_typed_rasa_default_intents_are_answered_and_never_rewind(
+    server: str, serve_var: Path
+) -> None:
+    """`/back` got no reply and Rasa's action_back rewound the stored conversation (F6)."""
+    from rasa.shared.core.constants import DEFAULT_INTENTS
+
+    sender = f"typed-intents-{os.getpid()}"
+    assert "source" in json.dumps(rest(server, sender, "what is naltrexone approved for?")).lower()
+    silent = []
+    for intent in DEFAULT_INTENTS:
+        for typed in (f"/{intent}", f" //{intent}"):
+            if not any(reply.get("text") for reply in rest(server, sender, typed)):
+                silent.append(typed)
+    assert silent == []
+    assert rest(server, sender, "/ask_sources")  # our buttons' own payloads still work
+    db = sqlite3.connect(serve_var / "conversations.sqlite")
+    types = {
+        row[0]
+        for row in db.execute(
+            "SELECT type_name FROM events WHERE sender_id = ?", (f"rest:{sender}",)
+        )
+    }
+    assert types and not types & {"rewind", "undo", "restart", "reset_slots", "export"}
+    intents = {
+        row[0]
+        for row in db.execute(
+            "SELECT intent_name FROM events WHERE sender_id = ? AND type_name = 'user'",
+            (f"rest:{sender}",),
+        )
+    }
+    assert not intents & {"back", "restart", "session_start"}
+    print(f"\n{2 * len(DEFAULT_INTENTS)} typed default intents, {len(silent)} unanswered")
+
+
+def test_socketio_events_without_data_raise_nothing_in_the_server(
+    server: str, serve_var: Path
+) -> None:
+    """`session_request` and `user_uttered` emitted with no data argument raised TypeError
+    in both handlers ("Task exception was never retrieved") (F11)."""
+    log = serve_var / "serve.log"
+    start = log.stat().st_size
+
+    async def scenario() -> str:
+        client = socketio.AsyncClient()
+        confirmed: asyncio.Queue[str] = asyncio.Queue()
+        client.on("session_confirm", confirmed.put)
+        await client.connect(server, socketio_path="/socket.io", transports=["polling"])
+        await client.emit("user_uttered")  # no session: ignored
+        await client.emit("session_request")  # a fresh session all the same
+        session = await asyncio.wait_for(confirmed.get(), 10)
+        await client.disconnect()
+        return session
+
+    assert asyncio.run(scenario())
+    time.sleep(1)
+    with open(log, "rb") as file:
+        file.seek(start)
+        written = file.read().decode(errors="replace")
+    assert "Task exception" not in written and "TypeError" not in written
+
+
+def _files_holding(var: Path, secret: str) -> list[str]:
+    return sorted(
+        str(path.relative_to(var))
+        for path in var.rglob("*")
+        if path.is_file() and secret.encode() in path.read_bytes()
+    )
+
+
+def test_forgotten_text_stays_in_no_file_under_var_while_serve_runs(
+    cfg: Settings, server: str, serve_var: Path
+) -> None:
+    """After `forget`, the text stayed in conversations.sqlite-wal until the running
+    server's next checkpoint (F5)."""
+    sender, secret = f"forget-me-{os.getpid()}", f"zebrafinch{os.getpid()}"
+    rest(server, sender, f"is {secret} in the article?")
+    time.sleep(1)  # the ledger row is written in the background
+    assert _files_holding(serve_var, secret)  # the WAL (and the ledger) hold it now
+    result = subprocess.run(
+        [sys.executable, "-m", "ldn_bot.cli", "forget", f"rest:{sender}"],
+        cwd=cfg.root,
+        env={**os.environ, "LDN_BOT_VAR": str(serve_var)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0 and "Forgot" in result.stdout, result.stderr[-2000:]
+    assert _files_holding(serve_var, secret) == []
+    assert rest(server, "after-forget", "what is LDN?")  # the server goes on
+
+
+def test_files_under_var_are_private_to_their_user(server: str, serve_var: Path) -> None:
+    """conversations.sqlite (+ -wal/-shm) and the logs were created 0644 (F10)."""
+    rest(server, f"private-{os.getpid()}", "what is LDN?")
+    modes = {
+        str(path.relative_to(serve_var)): oct(path.stat().st_mode & 0o777)
+        for path in serve_var.rglob("*")
+        if path.name != "serve.log"  # the test harness's own file
+    }
+    assert "conversations.sqlite" in modes
+    assert {name: mode for name, mode in modes.items() if mode not in ("0o600", "0o700")} == {}
+    folders = [path for path in serve_var.rglob("*") if path.is_dir()]
+    assert all(oct(path.stat().st_mode & 0o777) == "0o700" for path in folders)
+
+
+def _answer(url: str, method: str = "GET", body: bytes | None = None) -> tuple[int, Any, bytes]:
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    request = urllib.request.Request(url, data=body, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as reply:
+            return reply.status, reply.headers, reply.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+def test_a_static_name_over_255_characters_is_a_404_without_a_traceback(
+    server: str, serve_var: Path
+) -> None:
+    """/static/<300 characters> gave a 500 and a 10 KB traceback in the log (F8)."""
+    log = serve_var / "serve.log"
+    start = log.stat().st_size
+    for name in ("a" * 300, "a/" * 2100 + "b", "%e2%82%ac" * 100):
+        status, _, _ = _answer(f"{server}/static/{name}")
+        assert status == 404
+    with open(log, "rb") as file:
+        file.seek(start)
+        assert b"Traceback" not in file.read()
+
+
+def test_every_answer_carries_the_security_headers(server: str) -> None:
+    """No CSP, nosniff, frame or referrer policy on any answer, and HEAD / was a 405 (F9)."""
+    rest_body = json.dumps({"sender": "headers", "message": "hi"}).encode()
+    answers = {
+        "/": _answer(f"{server}/"),
+        "HEAD /": _answer(f"{server}/", "HEAD"),
+        "/static/app.js": _answer(f"{server}/static/app.js"),
+        "/static/missing.js": _answer(f"{server}/static/missing.js"),
+        "/health": _answer(f"{server}/health"),
+        "REST": _answer(f"{server}/webhooks/rest/webhook", "POST", rest_body),
+        "socket.io": _answer(f"{server}/socket.io/?EIO=4&transport=polling"),
+    }
+    assert answers["HEAD /"][0] == 200 and answers["HEAD /"][2] == b""
+    for name, (_, headers, _) in answers.items():
+        assert headers["X-Content-Type-Options"] == "nosniff", name
+        assert headers["Referrer-Policy"] == "no-referrer", name
+        assert headers["X-Frame-Options"] == "DENY", name
+        policy = headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in policy and "default-src 'none'" in policy, name
+        assert "script-src 'self';" in policy and "unsafe-eval" not in policy, name

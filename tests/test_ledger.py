@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from ldn_bot.ledger.conversations import (
     EVENTS,
+    answer_of_bot_message,
     events_of,
     forget,
     purge,
@@ -130,6 +131,20 @@ def test_a_bot_message_index_maps_to_its_turn_counting_split_bubbles() -> None:
     assert [turn_of_bot_message("me", events, index) for index in range(6)] == [
         "t0", "t0", "t1", "t1", "t2", None,
     ]  # fmt: skip
+
+
+def test_only_bot_messages_that_answer_a_person_can_be_voted_on() -> None:
+    events = [
+        bot("utter_disclaimer", "disclaimer"),  # session start: before any message
+        user("/greet", "greet", message_id="t0"),  # the widget's, on page open
+        bot("utter_greet", "hello"),
+        user("what is LDN?", "ask_ldn", message_id="t1"),
+        bot("utter_article_answer", "answer\n\n📄 Source: s1"),
+        user("hi", "greet", message_id="t2"),  # typed small talk is an answer
+        bot("utter_greet", "hello"),
+    ]
+    answers = [answer_of_bot_message("me", events, index, hidden={"/greet"}) for index in range(6)]
+    assert answers == [None, None, "t1", "t1", "t2", None]
 
 
 # --- the ledger in a real database -----------------------------------------------------------

@@ -129,6 +129,22 @@ def test_events_that_are_not_a_person_asking_are_ignored(overrides: dict, reason
     assert isinstance(verdict, str) and reason in verdict
 
 
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"user": "U1\ud800"},
+        {"channel": "D1\ud800"},
+        {"user": "U1\x00"},
+        {"channel": "D" * 65},
+        {"ts": "1.1\ud800"},
+        {"thread_ts": "1.0\n"},
+    ],
+    ids=["surrogate-user", "surrogate-channel", "nul-user", "long-channel", "ts", "thread_ts"],
+)
+def test_events_whose_ids_are_not_slack_ids_are_ignored(overrides: dict) -> None:
+    assert triage_event(_event(**overrides)) == "ids that are not Slack ids"
+
+
 def test_messages_in_the_configured_channel_are_answered_without_a_mention() -> None:
     event = _event(channel="C9", channel_type="channel")
     assert not isinstance(triage_event(event, answer_channel="C9"), str)
@@ -375,6 +391,27 @@ class TestSlackWebhook:
         posts = slack_api.wait_for(dm, count=3)
         assert len(posts) == 3  # no second disclaimer: one conversation
         assert REFERRAL in posts[-1]["text"].lower()
+
+    @pytest.mark.parametrize("field", ["user", "channel"])
+    def test_a_lone_surrogate_in_a_slack_id_does_not_stop_serve(
+        self, server: str, slack_api: FakeSlackAPI, field: str
+    ) -> None:
+        dm, user = _fresh("D"), _fresh("U")
+        envelope = event_callback(
+            "what is LDN?", user=user, channel=dm, ts="7.1", event_id=_fresh("Ev")
+        )
+        envelope["event"][field] += "\ud800"  # json.dumps sends it as \\ud800
+        assert send(server, envelope)[0] == 200
+        time.sleep(2)  # serve used to exit about a second after answering 200
+        assert slack_api.posts_to(dm) == [] and slack_api.posts_to(dm + "\ud800") == []
+        other = _fresh("D")
+        send(
+            server,
+            event_callback(
+                "what is LDN?", user=user, channel=other, ts="7.2", event_id=_fresh("Ev")
+            ),
+        )
+        assert len(slack_api.wait_for(other, count=2)) == 2  # still answering
 
     def test_malformed_json_is_a_400_not_a_crash(self, server: str) -> None:
         body = b'{"type": "event_callback", "event": '

@@ -161,3 +161,31 @@ def test_nothing_queued_is_dropped_silently_at_shutdown(
         for r in caplog.records
     )
     assert store.health().dropped_events == 0
+
+
+def test_a_value_error_inside_the_stores_session_never_raises_system_exit(
+    store: LedgerTrackerStore,
+) -> None:
+    # Rasa's own session_scope turns any ValueError into print_error_and_exit.
+    with pytest.raises(ValueError, match="one conversation"), store.session_scope():
+        raise ValueError("one conversation")
+
+
+def test_a_sender_id_the_database_cannot_hold_is_that_conversations_failure_only(
+    store: LedgerTrackerStore,
+) -> None:
+    """A lone surrogate in a sender id (F3: a signed Slack event's user) made SQLite raise
+    UnicodeEncodeError, a ValueError, and Rasa's session_scope exited the process."""
+    errors: list[Exception] = []
+    rasa = FailSafeTrackerStore(store, on_tracker_store_error=errors.append)
+
+    async def scenario() -> None:
+        for _ in range(2):
+            await turn(rasa, "U1\ud800_D1", "hi")  # read and write both fail, nothing exits
+        await turn(rasa, "someone", "hi")
+        assert await turn(rasa, "someone", "again") == ["hi"]
+
+    asyncio.run(scenario())
+    assert errors == [] and rasa._fallback_tracker_store is None
+    assert user_texts(store.engine) == {"someone": ["hi", "again"]}
+    assert store.health().poisoned >= 1

@@ -80,7 +80,7 @@ class SocketIOInput(RasaSocketIOInput):
         signer = self.session_signer or SessionSigner(settings().salt())
 
         @sio.on("session_request", namespace=self.namespace)
-        async def session_request(sid: str, data: dict[str, Any] | None) -> None:
+        async def session_request(sid: str, data: Any = None) -> None:
             """Confirms the browser's session id when this server signed it; anything
             else (none, malformed, guessed, forged) gets a fresh signed one."""
             data = data if isinstance(data, dict) else {}
@@ -94,7 +94,7 @@ class SocketIOInput(RasaSocketIOInput):
             await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
 
         @sio.on(self.user_message_evt, namespace=self.namespace)
-        async def handle_message(sid: str, data: Any) -> None:
+        async def handle_message(sid: str, data: Any = None) -> None:
             """Rasa's handler, for any payload: a message that is not text is answered as
             an empty one, and a payload without a session id this server signed is
             ignored (as Rasa ignores one without any) instead of raising in the handler."""

@@ -136,6 +136,7 @@ def end_with_parent(parent: int) -> None:
 
 
 def main() -> None:
+    os.umask(0o077)  # what it writes (logs) is its user's only, like `ldn-bot` (cli.main)
     args = create_argument_parser().parse_args()
     configure_logging(args.loglevel)
     utils.update_sanic_log_level()

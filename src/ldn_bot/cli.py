@@ -408,7 +408,13 @@ COMMANDS = {
 }
 
 
+# Files and folders this process creates are its user's only (0600 / 0700): var/ holds
+# sender ids and message text (conversations.sqlite and its -wal/-shm, logs, chat history).
+PRIVATE_UMASK = 0o077
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    os.umask(PRIVATE_UMASK)  # inherited by the action server serve starts
     args = build_parser().parse_args(argv)
     configure_logging()
     if not os.environ.get("LDN_BOT_DEBUG"):

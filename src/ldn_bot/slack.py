@@ -28,6 +28,10 @@ _MAX_BLOCKS = 50
 # Message subtypes that are still a person writing; every other subtype (edits,
 # deletions, joins, bot messages...) is not a question.
 _PERSON_SUBTYPES = frozenset({"file_share", "thread_broadcast"})
+# What Slack's ids and timestamps look like (U0123ABCD, D0123, 1700000000.000100,
+# Ev0123): anything else (a lone surrogate, a control character, a 10 KB string) is not
+# from Slack and could not be stored as a conversation id, so the event is ignored.
+_SLACK_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 class SlackConfigError(RuntimeError):
@@ -125,18 +129,22 @@ def triage_event(body: Mapping[str, Any], *, answer_channel: str | None = None) 
     user, channel, ts = event.get("user"), event.get("channel"), event.get("ts")
     if not (isinstance(user, str) and isinstance(channel, str) and isinstance(ts, str)):
         return "no user, channel or timestamp"
+    event_id, thread_ts = body.get("event_id"), event.get("thread_ts")
+    ids = (user, channel, ts, event_id, thread_ts)
+    if not all(is_slack_id(value) for value in ids if value is not None):
+        logger.warning("slack: ignored an event whose ids are not Slack ids")
+        return "ids that are not Slack ids"
     bot_users = set(bot_user_ids(body))
     if user in bot_users:
         return "the bot's own message"
     is_dm = event.get("channel_type") == "im"
     if kind == "message" and not is_dm and channel != answer_channel:
         return "a channel message without a mention"
-    thread_ts = event.get("thread_ts")
     if not isinstance(thread_ts, str):
         thread_ts = None if is_dm else ts
     keys = [f"message:{channel}:{ts}"]
-    if isinstance(body.get("event_id"), str):
-        keys.insert(0, f"event:{body['event_id']}")
+    if isinstance(event_id, str):
+        keys.insert(0, f"event:{event_id}")
     raw = event.get("text")
     return Delivery(
         user=user,
@@ -159,16 +167,29 @@ def triage_action(payload: Mapping[str, Any]) -> Delivery | str:
     if not (isinstance(user, str) and isinstance(channel, str) and isinstance(value, str)):
         return "no user, channel or button value"
     message = payload.get("message") or {}
+    if not isinstance(message, Mapping):
+        return "no message"
     thread_ts = message.get("thread_ts")
     if not isinstance(thread_ts, str) and not channel.startswith("D"):
         thread_ts = message.get("ts") if isinstance(message.get("ts"), str) else None
+    action_ts = action.get("action_ts")
+    if not all(
+        is_slack_id(item) for item in (user, channel, thread_ts, action_ts) if item is not None
+    ):
+        logger.warning("slack: ignored a button click whose ids are not Slack ids")
+        return "ids that are not Slack ids"
     return Delivery(
         user=user,
         channel=channel,
         text=value,
         thread_ts=thread_ts if isinstance(thread_ts, str) else None,
-        dedup_keys=(f"action:{user}:{action.get('action_ts')}",),
+        dedup_keys=(f"action:{user}:{action_ts}",),
     )
+
+
+def is_slack_id(value: object) -> bool:
+    """Whether `value` looks like a Slack id or timestamp (short, plain ASCII)."""
+    return isinstance(value, str) and _SLACK_ID.fullmatch(value) is not None
 
 
 def bot_user_ids(body: Mapping[str, Any]) -> list[str]:

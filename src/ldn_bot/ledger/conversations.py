@@ -4,13 +4,26 @@ behind a bot message, and the privacy controls that delete across both."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, delete, or_, select
+from sqlalchemy import (
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -19,6 +32,8 @@ from ldn_bot.ledger.quarantine import QUARANTINE_FILES, Quarantine
 from ldn_bot.ledger.store import sender_hash
 from ldn_bot.ledger.turns import ledger_message_id
 from ldn_bot.senders import person_ids
+
+logger = logging.getLogger(__name__)
 
 # Rasa's table, declared here only for queries (Rasa creates and owns it).
 EVENTS = Table(
@@ -73,6 +88,31 @@ def turn_of_bot_message(
     return None
 
 
+def answer_of_bot_message(
+    sender_id: str,
+    events: Iterable[Mapping[str, Any]],
+    bot_index: int,
+    hidden: Iterable[str] = (),
+) -> str | None:
+    """The ledger id of the turn whose answer is the `bot_index`-th bot bubble, or None
+    when that bubble answers nothing the person sent: a welcome message (a reply to a
+    `hidden` message, the widget's own `/greet` when the page opens, or one before any
+    user message) or no bubble at all. The widget shows no thumbs under those."""
+    hidden = set(hidden)
+    message_id: str | None = None
+    answered = False
+    seen = 0
+    for event in events:
+        if event.get("event") == "user":
+            message_id = ledger_message_id(sender_id, event)
+            answered = str(event.get("text") or "").strip() not in hidden
+        elif event.get("event") == "bot":
+            seen += len(_bubbles(event.get("text")))
+            if seen > bot_index:
+                return message_id if answered else None
+    return None
+
+
 @dataclass(frozen=True)
 class Removed:
     """What a privacy command deleted."""
@@ -119,14 +159,38 @@ def forget(
     senders = sorted({*person_ids(person).exact, *stored})
     hashes = [sender_hash(sender, salt) for sender in senders]
     with Session(engine, future=True) as session, session.begin():
+        _erase_deleted_content(session)
         votes = session.execute(delete(FeedbackVote).where(FeedbackVote.sender_hash.in_(hashes)))
         turns = session.execute(delete(LedgerTurn).where(LedgerTurn.sender_hash.in_(hashes)))
         events = session.execute(delete(EVENTS).where(EVENTS.c.sender_id.in_(senders)))
+    _checkpoint(engine)
     quarantined = sum(
         kept.forget(senders=senders, hashes=hashes) for kept in _quarantines(quarantine_dir)
     )
     conversations = len(stored) or (1 if turns.rowcount or quarantined else 0)
     return Removed(events.rowcount, turns.rowcount, votes.rowcount, conversations, quarantined)
+
+
+def _erase_deleted_content(session: Session) -> None:
+    """SQLite: overwrite what this transaction deletes with zeros (`secure_delete`), so the
+    text does not stay readable in the file's free pages."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("PRAGMA secure_delete = ON"))
+
+
+def _checkpoint(engine: Engine) -> None:
+    """SQLite: copy the write-ahead log into the database file and empty it, so the
+    deleted text does not stay in `-wal` until the next checkpoint. A server using the
+    file at the same moment can keep the log from being emptied: then it says so."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as connection:
+        busy, _, _ = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+    if busy:
+        logger.warning(
+            "the database is in use: its write-ahead log was not emptied; deleted text may "
+            "stay in it until the server's next checkpoint"
+        )
 
 
 def _quarantines(folder: Path | None) -> list[Quarantine]:
@@ -141,9 +205,11 @@ def purge(engine: Engine, *, before: datetime, quarantine_dir: Path | None = Non
     items set aside in the quarantine files of `quarantine_dir` before then."""
     cutoff = before.astimezone(timezone.utc)
     with Session(engine, future=True) as session, session.begin():
+        _erase_deleted_content(session)
         votes = session.execute(delete(FeedbackVote).where(FeedbackVote.created_at < cutoff))
         turns = session.execute(delete(LedgerTurn).where(LedgerTurn.created_at < cutoff))
         events = session.execute(delete(EVENTS).where(EVENTS.c.timestamp < cutoff.timestamp()))
+    _checkpoint(engine)
     quarantined = sum(
         kept.purge(before=cutoff.timestamp()) for kept in _quarantines(quarantine_dir)
     )
