@@ -17,7 +17,7 @@ Unlike rasa-sdk's `run()` (every interface, no authentication, 100 MB bodies), t
   of `ldn_bot.http_framing` (one `Content-Length: -1` used to hang it for good);
 - ends when its parent does: the parent holds the write end of its stdin pipe, so
   end-of-file there means the parent is gone (also after SIGKILL), and the parent pid is
-  checked too (Linux also sends SIGTERM through `PR_SET_PDEATHSIG`, set by the parent).
+  checked too (Linux also sends SIGKILL through `PR_SET_PDEATHSIG`, set by the parent).
 
 Logging is the project's (`ldn_bot.logs`: one line per record, input escaped) instead of
 rasa-sdk's coloured console set-up.

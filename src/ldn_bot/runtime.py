@@ -191,10 +191,13 @@ def _libc() -> Any:
 
 
 def _end_with_parent() -> None:
-    """In the child, before exec: SIGTERM when the parent thread dies (Linux), even by
-    SIGKILL. Only a call into the C library loaded beforehand: nothing here takes a lock."""
+    """In the child, before exec: SIGKILL when the parent thread dies (Linux), even by
+    SIGKILL. Not SIGTERM: a child whose event loop is stuck never runs a SIGTERM handler
+    (an action server left spinning by a hostile request outlived its parent that way), and
+    with the parent gone nobody waits for a graceful stop. Only a call into the C library
+    loaded beforehand: nothing here takes a lock."""
     if sys.platform.startswith("linux"):
-        _libc().prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        _libc().prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 class ActionServer:
