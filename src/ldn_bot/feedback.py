@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from ldn_bot.inputs import encodable
+
 MAX_SESSION_ID_LENGTH = 128
 MAX_BOT_INDEX = 100_000  # far more bubbles than a conversation has; fits every integer column
 VOTES = ("up", "down")
@@ -49,7 +51,7 @@ def parse_feedback(body: bytes) -> FeedbackRequest:
         not isinstance(session_id, str)
         or not 0 < len(session_id) <= MAX_SESSION_ID_LENGTH
         or not session_id.isprintable()
-        or not _encodable(session_id)
+        or not encodable(session_id)
     ):
         raise FeedbackError(
             f'"session_id" must be the session id of this page (printable text of 1 to '
@@ -62,12 +64,3 @@ def parse_feedback(body: bytes) -> FeedbackRequest:
     if vote not in VOTES:
         raise FeedbackError(f'"vote" must be "up" or "down": {EXPECTED}')
     return FeedbackRequest(session_id=session_id, bot_index=bot_index, vote=vote)
-
-
-def _encodable(text: str) -> bool:
-    """False for strings JSON allows but UTF-8 cannot store (a lone `\\ud800`)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True

@@ -61,3 +61,12 @@ def _escaped(char: str) -> str:
     if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp", "Cs"):
         return f"\\u{ord(char):04x}"
     return char
+
+
+def encodable(text: str) -> bool:
+    """False for strings JSON allows but UTF-8 cannot store (a lone `\\ud800`)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

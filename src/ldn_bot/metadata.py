@@ -12,6 +12,8 @@ import json
 import math
 from typing import Any
 
+from ldn_bot.inputs import encodable
+
 MAX_METADATA_DEPTH = 8
 """Levels of nested objects and lists (the object itself is level 1)."""
 MAX_METADATA_BYTES = 8 * 1024
@@ -71,7 +73,5 @@ def _check_shape(root: dict[str, Any]) -> None:
 
 
 def _check_text(text: str) -> None:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as error:
-        raise MetadataError('"metadata" must not hold lone surrogates (\\ud800)') from error
+    if not encodable(text):
+        raise MetadataError('"metadata" must not hold lone surrogates (\\ud800)')

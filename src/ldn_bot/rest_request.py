@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from ldn_bot.inputs import encodable
 from ldn_bot.metadata import MetadataError, checked_metadata
 
 MAX_SENDER_LENGTH = 128  # the web channel's session ids are capped the same way
@@ -75,7 +76,7 @@ def parse_rest_request(body: bytes) -> RestRequest:
         raise RestRequestError('"sender" must not hold control characters or line breaks')
     if not isinstance(message, str):
         raise RestRequestError(f'"message" must be a string (it may be empty): {EXPECTED}')
-    if not _encodable(sender) or not _encodable(message):
+    if not encodable(sender) or not encodable(message):
         raise RestRequestError('"sender" and "message" must not hold lone surrogates (\\ud800)')
     if metadata is not None:
         try:
@@ -83,12 +84,3 @@ def parse_rest_request(body: bytes) -> RestRequest:
         except MetadataError as error:
             raise RestRequestError(str(error)) from error
     return RestRequest(sender=sender, message=message, metadata=metadata)
-
-
-def _encodable(text: str) -> bool:
-    """False for strings JSON allows but UTF-8 cannot store (a lone `\\ud800`)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
