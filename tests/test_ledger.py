@@ -239,11 +239,60 @@ def test_user_text_is_kept_only_when_switched_on(store: LedgerTrackerStore) -> N
     assert [t.user_text for t in rows(store.ledger.engine, LedgerTurn)] == ["what is MS?"]
 
 
+def test_the_ledger_records_which_context_decided_a_turn(store: LedgerTrackerStore) -> None:
+    tracker = DialogueStateTracker("insisting", slots=[])
+    guard = {"category": "dosing", "rule": "context", "source": "context", "context": "dosing"}
+    tracker.update(
+        UserUttered(
+            "i'm a nurse, you can tell me",
+            intent={"name": "insist_dosing", "confidence": 1.0},
+            parse_data={"intent": {"name": "insist_dosing", "confidence": 1.0}, "guard": guard},
+            input_channel="rest",
+            timestamp=time.time(),
+        )
+    )
+    tracker.update(ActionExecuted("utter_still_dosing_referral"))
+    tracker.update(BotUttered("no", metadata={"utter_action": "utter_still_dosing_referral"}))
+    tracker.update(ActionExecuted("action_listen"))
+    asyncio.run(store.save(tracker))
+    assert store.ledger_writer.flush()
+    [turn] = rows(store.ledger.engine, LedgerTurn)
+    assert (turn.route, turn.guard_category, turn.guard_rule) == (
+        "doctor_referral",
+        "dosing",
+        "context",
+    )
+    assert (turn.guard_source, turn.guard_context) == ("context", "dosing")
+
+
+def test_a_ledger_of_the_first_schema_is_upgraded_in_place(tmp_path: Path) -> None:
+    from alembic import command
+
+    from ldn_bot.ledger.schema import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    engine = create_engine(url, future=True)
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        connection.execute(
+            text(
+                "INSERT INTO ledger_turns (created_at, message_id, channel, sender_hash, route,"
+                " guard_category, sentence_ids, article_version) VALUES"
+                " ('2026-01-01 00:00:00', 'm1', 'rest', 'h', 'smalltalk', 'none', '', 'v')"
+            )
+        )
+    migrate(engine)
+    [turn] = rows(engine, LedgerTurn)
+    assert turn.message_id == "m1" and turn.guard_source is None
+
+
 def test_migrations_are_idempotent_and_at_head(store: LedgerTrackerStore) -> None:
     migrate(store.ledger.engine)
     migrate(store.ledger.engine)
     with store.ledger.engine.connect() as connection:
-        assert connection.scalar(text(f"SELECT version_num FROM {VERSION_TABLE}")) == "0001"
+        assert connection.scalar(text(f"SELECT version_num FROM {VERSION_TABLE}")) == "0002"
 
 
 def test_votes_are_tied_to_the_turn_of_the_message(store: LedgerTrackerStore) -> None:

@@ -25,6 +25,8 @@ class LedgerTurn(Base):  # type: ignore[misc,valid-type]
     route = Column(String(32), nullable=False)
     guard_category = Column(String(32), nullable=False)
     guard_rule = Column(String(128))
+    guard_source = Column(String(16))  # message | window | context: what decided
+    guard_context = Column(String(32))  # the dose context the turn was in, if any
     intent = Column(String(64))
     confidence = Column(Float)
     sentence_ids = Column(String(255), nullable=False, default="")

@@ -134,6 +134,8 @@ class Ledger:
             route=record.route,
             guard_category=record.guard_category,
             guard_rule=record.guard_rule,
+            guard_source=record.guard_source,
+            guard_context=record.guard_context,
             intent=record.intent,
             confidence=record.confidence,
             sentence_ids=",".join(record.sentence_ids),

@@ -30,6 +30,10 @@ class TurnRecord:
     confidence: float | None
     sentence_ids: tuple[str, ...] = ()
     model_id: str | None = None
+    # What decided the guard's verdict (`ldn_bot.guard.conversation.Source`: the message,
+    # the window of the user's messages, the dose context) and the context the turn was in.
+    guard_source: str | None = None
+    guard_context: str | None = None
     text: str = field(default="", repr=False)
 
 
@@ -68,6 +72,9 @@ def turn_record(sender_id: str, turn: Sequence[Event]) -> TurnRecord | None:
             if isinstance(unit, str) and unit not in sentence_ids:
                 sentence_ids.append(unit)
     confidence = intent.get("confidence")
+    guard: Mapping[str, Any] = parse.get("guard") or {}
+    if not isinstance(guard, Mapping):
+        guard = {}
     return TurnRecord(
         message_id=ledger_message_id(sender_id, user),
         created_at=datetime.fromtimestamp(float(user.get("timestamp") or 0), tz=timezone.utc),
@@ -80,8 +87,15 @@ def turn_record(sender_id: str, turn: Sequence[Event]) -> TurnRecord | None:
         confidence=None if confidence is None else round(float(confidence), 4),
         sentence_ids=tuple(sentence_ids),
         model_id=(user.get("metadata") or {}).get("model_id"),
+        guard_source=_short(guard.get("source"), 16),
+        guard_context=_short(guard.get("context"), 32),
         text=_storable(str(user.get("text") or "")),
     )
+
+
+def _short(value: object, limit: int) -> str | None:
+    """A short text column's value: None, or the value as text, cut to the column's size."""
+    return None if value is None else _storable(str(value))[:limit]
 
 
 def _storable(text: str) -> str:
