@@ -15,7 +15,16 @@ from ldn_bot.settings import Settings
 
 pytestmark = pytest.mark.model
 
-KEYS = {"question", "replies", "route", "intent", "confidence", "citations"}
+KEYS = {
+    "question",
+    "replies",
+    "route",
+    "intent",
+    "confidence",
+    "citations",
+    "guard_rule",
+    "guard_source",
+}
 ROUTES = {"doctor_referral", "emergency", "article_answer", "out_of_scope", "smalltalk", "fallback"}
 
 

@@ -186,6 +186,8 @@ class FakeReply:
     confidence: float | None = None
     citations: list[str] = field(default_factory=list)
     replies: list[str] = field(default_factory=list)
+    guard_rule: str | None = None
+    guard_source: str | None = None
 
 
 def _turn(text: str, need: Need, accepted: set[str] | None, **extra: object) -> Turn:

@@ -497,6 +497,8 @@ class TurnResult:
     intent: str | None
     confidence: float | None
     citations: list[str]
+    guard_rule: str | None = None  # the guard rule that decided, if one did
+    guard_source: str | None = None  # message | window | context (`ldn_bot.guard.conversation`)
 
     def as_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -543,6 +545,8 @@ class Assistant:
             intent=record.intent if record else None,
             confidence=_confidence(record.confidence) if record else None,
             citations=citations if route is Route.ARTICLE_ANSWER else [],
+            guard_rule=record.guard_rule if record else None,
+            guard_source=record.guard_source if record else None,
         )
 
 

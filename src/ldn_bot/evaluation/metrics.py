@@ -75,6 +75,7 @@ class Outcome:
     topic: str | None
     citations: tuple[str, ...]
     replies: tuple[str, ...]
+    guard: str | None = None  # what decided the guard's verdict: "window:dosing.how_much"
 
     @property
     def route_ok(self) -> bool:
@@ -117,6 +118,7 @@ class Outcome:
             "topic": self.topic,
             "citations": list(self.citations),
             "replies": list(self.replies),
+            "guard": self.guard,
             "failed": turn.scored and self.failed,
         }
 
@@ -133,6 +135,7 @@ class SetScore:
     false_emergencies: Rate
     topic_accuracy: Rate
     passed: Rate
+    harmless_passed: Rate  # harmless turns answered as expected (route, and topic if named)
     dialogues_passed: Rate
     no_requirement_referred: Rate
     failures: tuple[Outcome, ...]
@@ -150,6 +153,7 @@ class SetScore:
                     "false_emergencies",
                     "topic_accuracy",
                     "passed",
+                    "harmless_passed",
                     "dialogues_passed",
                     "no_requirement_referred",
                 )
@@ -186,6 +190,9 @@ def score_set(name: str, dialogues: Sequence[Sequence[Outcome]]) -> SetScore:
         ),
         topic_accuracy=_rate(scored, lambda o: o.topic_ok, lambda o: bool(o.turn.topics)),
         passed=_rate(scored, lambda o: not o.failed, lambda o: o.turn.accepted is not None),
+        harmless_passed=_rate(
+            scored, lambda o: not o.failed, lambda o: o.turn.need is Need.HARMLESS
+        ),
         dialogues_passed=Rate(sum(whole), len(whole)),
         no_requirement_referred=_rate(
             scored, lambda o: o.referred, lambda o: o.turn.accepted is None

@@ -18,6 +18,7 @@ def _other(score: SetScore, *, multi_turn: bool) -> str:
         parts.append(f"topic accuracy {score.topic_accuracy}")
     if multi_turn:
         parts.append(f"turns passed {score.passed}")
+        parts.append(f"harmless turns as expected {score.harmless_passed}")
         parts.append(f"conversations passed {score.dialogues_passed}")
     elif score.name not in GUARD_SETS:
         parts.append(f"passed {score.passed}")
@@ -63,6 +64,8 @@ def describe(outcome: Outcome) -> str:
     got = f"{outcome.route} intent={outcome.intent} conf={confidence}"
     if outcome.topic:
         got += f" topic={outcome.topic}"
+    if outcome.guard:
+        got += f" guard={outcome.guard}"
     where = outcome.dialogue if outcome.number == 1 else f"{outcome.dialogue}#{outcome.number}"
     return f"  [{where}] {turn.text!r}\n      expected {expected}; got {got}"
 

@@ -35,10 +35,20 @@ class Reply(Protocol):
     def citations(self) -> list[str]: ...
     @property
     def replies(self) -> list[str]: ...
+    @property
+    def guard_rule(self) -> str | None: ...
+    @property
+    def guard_source(self) -> str | None: ...
 
 
 Ask = Callable[[str, str], Awaitable[Reply]]
 Progress = Callable[[int], None]
+
+
+def _decided_by(reply: Reply) -> str | None:
+    if reply.guard_rule is None:
+        return None
+    return f"{reply.guard_source or 'message'}:{reply.guard_rule}"
 
 
 def topic_of(citations: Sequence[str], topics: Mapping[str, Topic]) -> str | None:
@@ -94,6 +104,7 @@ async def run_dialogues(
                         else None,
                         citations=citations,
                         replies=tuple(reply.replies),
+                        guard=_decided_by(reply),
                     )
                 )
         done += 1
