@@ -20,9 +20,10 @@ from rasa.nlu.classifiers.logistic_regression_classifier import (
 )
 from rasa.nlu.utils.spacy_utils import SpacyModel
 from rasa.nlu.utils.spacy_utils import SpacyNLP as RasaSpacyNLP
-from rasa.shared.core.events import BotUttered
+from rasa.shared.core.events import BotUttered, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import (
+    ENTITIES,
     FEATURE_TYPE_SENTENCE,
     INTENT,
     INTENT_NAME_KEY,
@@ -32,9 +33,15 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 
 from ldn_bot.answering import lemmas
-from ldn_bot.guard.detector import detect
+from ldn_bot.guard.conversation import (
+    ConversationGuard,
+    Guess,
+    Reading,
+    conversation_rules,
+)
+from ldn_bot.guard.conversation import fail_closed as fail_closed_reading
 from ldn_bot.guard.normalize import normalize
-from ldn_bot.guard.verdict import Category, Verdict
+from ldn_bot.guard.verdict import Category
 from ldn_bot.inputs import NLU_CHARS, PROBLEM_INTENT, input_problem
 from ldn_bot.knowledge.article import load_article
 from ldn_bot.knowledge.base import knowledge_base
@@ -42,12 +49,17 @@ from ldn_bot.knowledge.scope import Scope, ScopeModel, scope_model
 from ldn_bot.language import article_words, identify
 from ldn_bot.nlp import PIPELINE_VERSION, pipeline
 from ldn_bot.routing import (
+    CONTEXT_SLOT,
+    FALLBACK_INTENT,
+    INSIST_INTENT,
     INTENT_CATEGORY,
     LANGUAGE_INTENT,
     NLU_EMERGENCY_THRESHOLD,
     SAFETY_INTENT,
+    context_after,
     context_for,
     merge_intent,
+    parse_context,
 )
 from ldn_bot.settings import settings
 
@@ -130,17 +142,16 @@ class GuardClassifier(_StatelessClassifier):
 
     @staticmethod
     def _guard(message: Message, tracker: DialogueStateTracker | None) -> None:
-        context: Category | None = None
-        try:
-            context = _context(tracker)
-            verdict = detect(message.get(TEXT) or "", context=context)
-        except Exception:  # any failure here, context included, ends in the referral
-            logger.exception("guard component failed; failing closed")
-            verdict = Verdict.fail_closed()
         nlu = message.get(INTENT) or {}
         nlu_intent = nlu.get(INTENT_NAME_KEY)
-        # An NLU emergency below the calibrated threshold is not trusted (see routing).
-        final = merge_intent(nlu_intent, verdict, confidence=_confidence(nlu))
+        reading = _judge(message.get(TEXT) or "", tracker, _guess(message))
+        if reading.insisting and nlu_intent == LANGUAGE_INTENT:
+            final = nlu_intent  # its fixed reply: not understood, dose questions go to a doctor
+        elif reading.insisting:
+            final = INSIST_INTENT[reading.verdict.category]
+        else:
+            # An NLU emergency below the calibrated threshold is not trusted (see routing).
+            final = merge_intent(nlu_intent, reading.verdict, confidence=_confidence(nlu))
         if final != nlu_intent:
             message.set(INTENT, {INTENT_NAME_KEY: final, "confidence": 1.0}, add_to_output=True)
             ranking = message.get(INTENT_RANKING_KEY) or []
@@ -149,11 +160,8 @@ class GuardClassifier(_StatelessClassifier):
                 [{INTENT_NAME_KEY: final, "confidence": 1.0}, *ranking],
                 add_to_output=True,
             )
-        message.set(
-            GUARD_KEY,
-            {**verdict.as_dict(), "nlu_intent": nlu_intent, "context": context and context.value},
-            add_to_output=True,
-        )
+        message.set(GUARD_KEY, {**reading.as_dict(), "nlu_intent": nlu_intent}, add_to_output=True)
+        _keep_context(message, final, reading)
 
 
 def _confidence(intent: dict[str, Any]) -> float:
@@ -164,24 +172,64 @@ def _confidence(intent: dict[str, Any]) -> float:
         return 0.0
 
 
-def fail_closed_parse(text: str, tracker: DialogueStateTracker | None) -> dict[str, Any]:
-    """Parse data for a message the NLU pipeline failed on: the guard detector alone.
+def _judge(text: str, tracker: DialogueStateTracker | None, guess: Guess) -> Reading:
+    """The conversation guard's reading of the turn; the referral on any failure."""
+    context: Category | None = None
+    try:
+        context = _context(tracker)
+        return _conversation_guard().judge(
+            text, previous=_previous_texts(tracker), context=context, guess=guess
+        )
+    except Exception:  # any failure here, context included, ends in the referral
+        logger.exception("guard component failed; failing closed")
+        return fail_closed_reading(context)
 
-    A safety intent when the detector fires (or fails too), `nlu_failed` ("I can't
+
+def _guess(message: Message) -> Guess:
+    """The intent so far (after the scope, input and language steps) with the classifier's
+    own confidence in it: 0 for an intent a rule step chose (not_covered, out_of_scope for
+    a message without a word of the article, unsupported_language)."""
+    intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+    overridden = {FALLBACK_INTENT, LANGUAGE_INTENT}
+    for entry in message.get(INTENT_RANKING_KEY) or []:
+        name = entry.get(INTENT_NAME_KEY)
+        if name == intent and name not in overridden and not message.get(SCOPE_KEY):
+            return Guess(intent, _confidence(entry))
+    return Guess(intent, 0.0)
+
+
+def _keep_context(message: Message, intent: str | None, reading: Reading) -> None:
+    """The context the turn leaves, as the `guard_context` entity: the slot of the same
+    name takes it (Rasa's `action_extract_slots`), so it lives in the tracker. A message
+    in another language keeps the dose context it could not leave."""
+    after = context_after(intent) or (reading.context if reading.insisting else None)
+    entities = [e for e in message.get(ENTITIES) or [] if e.get("entity") != CONTEXT_SLOT]
+    entities.append(
+        {"entity": CONTEXT_SLOT, "value": (after or Category.NONE).value, "extractor": "guard"}
+    )
+    message.set(ENTITIES, entities, add_to_output=True)
+
+
+def fail_closed_parse(text: str, tracker: DialogueStateTracker | None) -> dict[str, Any]:
+    """Parse data for a message the NLU pipeline failed on: the guard alone.
+
+    A safety intent when the guard fires (or fails too), `nlu_failed` ("I can't
     answer that right now") otherwise. Never raises.
     """
-    try:
-        verdict = detect(text, context=_context(tracker))
-    except Exception:
-        logger.exception("guard failed on a message the NLU failed on; failing closed")
-        verdict = Verdict.fail_closed()
-    intent = merge_intent(NLU_FAILED, verdict) or NLU_FAILED
+    reading = _judge(text, tracker, Guess())
+    if reading.insisting:
+        intent = INSIST_INTENT[reading.verdict.category]
+    else:
+        intent = merge_intent(NLU_FAILED, reading.verdict) or NLU_FAILED
+    after = context_after(intent)
     return {
         TEXT: text,
         INTENT: {INTENT_NAME_KEY: intent, "confidence": 1.0},
         INTENT_RANKING_KEY: [{INTENT_NAME_KEY: intent, "confidence": 1.0}],
-        "entities": [],
-        GUARD_KEY: {**verdict.as_dict(), "nlu_intent": None, "context": None},
+        ENTITIES: [
+            {"entity": CONTEXT_SLOT, "value": (after or Category.NONE).value, "extractor": "guard"}
+        ],
+        GUARD_KEY: {**reading.as_dict(), "nlu_intent": None},
     }
 
 
@@ -189,13 +237,36 @@ NLU_FAILED = "nlu_failed"
 
 
 def _context(tracker: DialogueStateTracker | None) -> Category | None:
-    """The guard context left by the last bot reply (a referral makes follow-ups refer)."""
+    """The guard context the conversation is in: the `guard_context` slot, or (for a
+    conversation from before the slot) the one the last bot reply leaves."""
     if tracker is None:
         return None
+    stored = tracker.get_slot(CONTEXT_SLOT)
+    if stored is not None:
+        return parse_context(stored)
     for event in reversed(tracker.events):
         if isinstance(event, BotUttered):
             return context_for(event.metadata.get("utter_action"))
     return None
+
+
+def _previous_texts(tracker: DialogueStateTracker | None) -> list[str]:
+    """The user's latest messages of this session, oldest first (as many as the window reads)."""
+    if tracker is None:
+        return []
+    wanted = _conversation_guard().rules.window - 1
+    texts: list[str] = []
+    for event in reversed(tracker.events):
+        if len(texts) >= wanted or isinstance(event, SessionStarted):
+            break
+        if isinstance(event, UserUttered):
+            texts.append(event.text or "")
+    return texts[::-1]
+
+
+@lru_cache(maxsize=1)
+def _conversation_guard() -> ConversationGuard:
+    return ConversationGuard(conversation_rules(), _article_intents())
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)

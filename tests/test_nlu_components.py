@@ -52,8 +52,9 @@ def test_guard_component_reads_the_conversation_context() -> None:
         ],
     )
     result = guard(message("and for someone with kids?", "ask_more"), tracker)
-    assert result["intent"] == "ask_dosing"
+    assert result["intent"] == "insist_dosing"  # still on the dose subject: referred again
     assert result["guard"]["context"] == "dosing"
+    assert result["guard"]["source"] == "context"
 
 
 def test_guard_component_fails_closed(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -62,7 +63,7 @@ def test_guard_component_fails_closed(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("detector gone")
 
-    monkeypatch.setattr(nlu, "detect", broken)
+    monkeypatch.setattr(nlu, "_conversation_guard", broken)
     assert guard(message("what is ms", "ask_ms"))["intent"] == "ask_dosing"
 
 

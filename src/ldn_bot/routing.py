@@ -42,13 +42,33 @@ SAFETY_RESPONSE = {
     Category.DOSING: "utter_dosing_referral",
     Category.PERSONAL_ADVICE: "utter_personal_advice",
 }
-RESPONSE_CATEGORY = {response: category for category, response in SAFETY_RESPONSE.items()}
+# A referral the dose context decided (`ldn_bot.guard.conversation`): the person insists
+# after a referral, and the reply says it still cannot help, whoever asks and however.
+INSIST_INTENT = {
+    Category.PILL_SPLITTING: "insist_pill_splitting",
+    Category.DOSING: "insist_dosing",
+    Category.PERSONAL_ADVICE: SAFETY_INTENT[Category.PERSONAL_ADVICE],
+}
+INSIST_RESPONSE = {
+    Category.PILL_SPLITTING: "utter_still_pill_splitting_referral",
+    Category.DOSING: "utter_still_dosing_referral",
+}
+INTENT_CONTEXT = {
+    **INTENT_CATEGORY,
+    **{intent: category for category, intent in INSIST_INTENT.items()},
+}
+RESPONSE_CATEGORY = {
+    **{response: category for category, response in SAFETY_RESPONSE.items()},
+    **{response: category for category, response in INSIST_RESPONSE.items()},
+}
 
 RESPONSE_ROUTE = {
     "utter_emergency": Route.EMERGENCY,
     "utter_dosing_referral": Route.DOCTOR_REFERRAL,
     "utter_pill_splitting_referral": Route.DOCTOR_REFERRAL,
     "utter_personal_advice": Route.DOCTOR_REFERRAL,
+    "utter_still_dosing_referral": Route.DOCTOR_REFERRAL,
+    "utter_still_pill_splitting_referral": Route.DOCTOR_REFERRAL,
     "utter_article_answer": Route.ARTICLE_ANSWER,
     "utter_missing_side_effects_list": Route.ARTICLE_ANSWER,
     "utter_missing_contraindications_list": Route.ARTICLE_ANSWER,
@@ -69,6 +89,9 @@ RESPONSE_ROUTE = {
     "utter_too_long": Route.FALLBACK,
 }
 NOT_A_ROUTE = frozenset({"utter_disclaimer"})
+
+# The tracker slot (and NLU entity) that keeps the guard context between turns.
+CONTEXT_SLOT = "guard_context"
 
 # A message in a language the assistant does not understand (`ldn_bot.language`).
 LANGUAGE_INTENT = "unsupported_language"
@@ -153,6 +176,21 @@ def _stronger(a: Category, b: Category) -> bool:
 def context_for(response: str | None) -> Category | None:
     """The guard context a previous reply leaves (a referral makes follow-ups refer too)."""
     return RESPONSE_CATEGORY.get(response or "")
+
+
+def context_after(intent: str | None) -> Category | None:
+    """The guard context a turn leaves, from its final intent: the referral's category
+    (an emergency lasts one turn; the others until a message leaves them), or none."""
+    return INTENT_CONTEXT.get(intent or "")
+
+
+def parse_context(value: object) -> Category | None:
+    """A stored context (the `guard_context` slot: a category's value, or "none")."""
+    try:
+        category = Category(str(value))
+    except ValueError:
+        return None
+    return None if category is Category.NONE else category
 
 
 def response_name(metadata: Mapping[str, Any]) -> str:
