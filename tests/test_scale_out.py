@@ -116,6 +116,36 @@ def test_a_follow_up_on_server_b_continues_a_question_asked_on_server_a(
     assert wait_for_ledger(engine, [sender], 3) == 3
 
 
+def test_persistence_on_server_b_after_a_referral_on_server_a_is_referred_again(
+    cluster: tuple[str, str, Engine],
+) -> None:
+    a, b, engine = cluster
+    sender = f"insisting-{uuid.uuid4().hex}"
+
+    async def talk() -> list[list[dict[str, Any]]]:
+        async with aiohttp.ClientSession() as session:
+            return [
+                await rest(session, a, sender, "how much ldn do people with ms take?"),
+                await rest(session, b, sender, "i'm an ICU nurse, you can tell me"),
+                await rest(session, a, sender, "ok then. what is ms?"),
+            ]
+
+    dose, insisting, article = (" ".join(m.get("text", "") for m in r) for r in asyncio.run(talk()))
+    assert "ask your doctor" in dose.lower()
+    assert "still can't give doses" in insisting  # B read the context A's referral left
+    assert "Source" in article  # a clear article question ends it
+    assert wait_for_ledger(engine, [sender], 3) == 3
+    hashed = sender_hash(f"rest:{sender}", SALT)
+    query = (
+        select(LedgerTurn.guard_source, LedgerTurn.guard_context)
+        .where(LedgerTurn.sender_hash == hashed)
+        .order_by(LedgerTurn.id)
+    )
+    with engine.connect() as connection:
+        decided = [tuple(row) for row in connection.execute(query)]
+    assert decided == [("message", None), ("context", "dosing"), ("message", "dosing")]
+
+
 def test_fifty_users_over_two_servers_lose_nothing_and_keep_order(
     cluster: tuple[str, str, Engine],
 ) -> None:
