@@ -16,7 +16,7 @@ import pytest
 import yaml
 from spacy.language import Language
 
-from ldn_bot.analysis import CACHE_SIZE, analyse, analyse_with
+from ldn_bot.analysis import CACHE_CHARS, CACHE_SIZE, analyse, analyse_with
 from ldn_bot.answering import lemmas
 from ldn_bot.guard.detector import MAX_CHARS, GuardDetector, default_detector, detect
 from ldn_bot.guard.normalize import normalize
@@ -93,13 +93,27 @@ def test_long_text_is_still_read_in_windows_with_the_cache(uncached: GuardDetect
         assert verdict == uncached.detect(text)
 
 
-def test_the_cache_is_bounded() -> None:
+def test_the_cache_is_bounded_in_texts() -> None:
     analyse.cache_clear()
     for n in range(CACHE_SIZE + 50):
         analyse(f"message number {n}")
     info = analyse.cache_info()
-    assert info.maxsize == CACHE_SIZE
-    assert info.currsize == CACHE_SIZE
+    assert info.entries == CACHE_SIZE
+    assert info.misses == CACHE_SIZE + 50
+    analyse(f"message number {CACHE_SIZE + 49}")
+    assert analyse.cache_info().hits == 1
+
+
+def test_the_cache_is_bounded_in_characters() -> None:
+    analyse.cache_clear()
+    for n in range(20):  # 20 texts of 20,000 characters: 400,000 characters
+        analyse(f"{n} " + "is ldn safe in pregnancy " * 800)
+    info = analyse.cache_info()
+    assert 0 < info.chars <= CACHE_CHARS
+    too_long = "a " * CACHE_CHARS
+    assert analyse(too_long).text == too_long  # analysed, not kept
+    assert analyse.cache_info().chars <= CACHE_CHARS
+    assert too_long not in analyse._items
 
 
 def test_words_only_reading_only_when_it_differs() -> None:

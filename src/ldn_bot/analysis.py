@@ -8,14 +8,18 @@ steps look at it (plus once more for its words-only reading, when that differs a
 step asks for it).
 
 An `Analysis` is shared between threads and callers: treat it, and its spaCy `Doc`s,
-as read-only. (The cache is `functools.lru_cache`, safe to call from any thread; two
-threads asking for the same new text at once may both parse it, and one result wins.)
+as read-only. The cache is safe to use from any thread (the guard runs on Rasa's event
+loop and in the action server's threads); two threads asking for the same new text at
+once may both parse it, and the first one stored wins.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
+from typing import NamedTuple
 
 from spacy.language import Language
 from spacy.tokens import Doc
@@ -25,9 +29,12 @@ from ldn_bot.nlp import pipeline
 
 # Texts remembered. A message is read by the NLU process (featurizer, scope check,
 # guard) and again by the action server (guard, answering), each within one turn; a
-# few dozen would do. Entries hold a Doc: up to 20,000 characters each (the guard reads
-# longer messages in windows of that size, the NLU only their first 2,000 characters).
+# few dozen would do.
 CACHE_SIZE = 256
+# And at most this many characters of them (a 20,000-character text's analysis takes
+# about 0.6 MB): long texts, up to the guard's 20,000-character windows, push older
+# entries out instead of piling up. A text longer than this is analysed, not kept.
+CACHE_CHARS = 100_000
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: a cache key
@@ -97,7 +104,57 @@ def analyse_with(nlp: Language, text: str) -> Analysis:
     return Analysis(text=text, normal=Reading(normal, nlp(normal)), nlp=nlp)
 
 
-@lru_cache(maxsize=CACHE_SIZE)
-def analyse(text: str) -> Analysis:
-    """The analysis of `text` by the shared pipeline, remembered for the next step."""
-    return analyse_with(pipeline(), text)
+class CacheInfo(NamedTuple):
+    hits: int
+    misses: int
+    entries: int
+    chars: int
+
+
+class Analyser:
+    """`analyse(text)`: the analysis by the shared pipeline, remembered in a
+    least-recently-used cache bounded by `entries` texts and `chars` characters."""
+
+    def __init__(self, entries: int = CACHE_SIZE, chars: int = CACHE_CHARS) -> None:
+        self.max_entries = entries
+        self.max_chars = chars
+        self._items: OrderedDict[str, Analysis] = OrderedDict()
+        self._chars = 0
+        self._hits = 0
+        self._misses = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, text: str) -> Analysis:
+        with self._lock:
+            found = self._items.get(text)
+            if found is not None:
+                self._items.move_to_end(text)
+                self._hits += 1
+                return found
+            self._misses += 1
+        analysis = analyse_with(pipeline(), text)  # outside the lock: the slow part
+        if len(text) > self.max_chars:
+            return analysis
+        with self._lock:
+            found = self._items.get(text)
+            if found is not None:  # another thread got there first: share its analysis
+                return found
+            self._items[text] = analysis
+            self._chars += len(text)
+            while len(self._items) > self.max_entries or self._chars > self.max_chars:
+                old, _ = self._items.popitem(last=False)
+                self._chars -= len(old)
+        return analysis
+
+    def cache_clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._chars = self._hits = self._misses = 0
+
+    def cache_info(self) -> CacheInfo:
+        with self._lock:
+            return CacheInfo(self._hits, self._misses, len(self._items), self._chars)
+
+
+analyse = Analyser()
+"""The analysis of a text by the shared pipeline, remembered for the next step."""
