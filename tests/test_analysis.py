@@ -216,3 +216,34 @@ def test_the_featurizer_and_the_guard_read_the_same_doc(agent: Any) -> None:
     asyncio.run(agent.parse_message(text))
     doc = analyse(text).normal.doc
     assert default_detector().doc(text) is doc
+
+
+def test_rules_are_matched_once_per_reading_whatever_the_context(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A message read again (another context, a window of recent turns that repeats it,
+    the action server's second key) reuses the rules that fired on its reading."""
+    detector = default_detector()
+    matched: list[str] = []
+    fired_rules = detector._fired_rules
+
+    def counted(reading: Any) -> Any:
+        matched.append(reading.text)
+        return fired_rules(reading)
+
+    monkeypatch.setattr(detector, "_fired_rules", counted)
+    analyse.cache_clear()
+    text = "and for older people?"
+    verdicts = {context: detect(text, context=context) for context in (None, *Category)}
+    assert matched == [normalize(text)]
+    assert verdicts[Category.DOSING].category is Category.DOSING  # the context still decides
+    assert verdicts[None].category is Category.NONE
+
+
+def test_an_uncached_detector_forgets_its_readings(uncached: GuardDetector) -> None:
+    import gc
+
+    for n in range(300):
+        uncached.detect(f"how much ldn is in bottle number {n}")
+    gc.collect()
+    assert len(uncached._fired_on) < 10
