@@ -247,3 +247,18 @@ def test_an_uncached_detector_forgets_its_readings(uncached: GuardDetector) -> N
         uncached.detect(f"how much ldn is in bottle number {n}")
     gc.collect()
     assert len(uncached._fired_on) < 10
+
+
+def test_the_featurizer_reads_at_inference_what_it_read_in_training(texts: list[str]) -> None:
+    """Training still parses `_preprocess_text` in batches; inference takes the shared
+    analysis of the same first NLU_CHARS characters: the same text, the same tokens."""
+    from rasa_project.nlu import SpacyNLP
+
+    featurizer = SpacyNLP.create({}, None, None, None)  # type: ignore[arg-type]
+    model = featurizer.provide().model
+    for text in [*texts[::11], "x" * 2500 + " how much ldn", "how :much 🗺ldn"]:
+        trained = next(model.pipe([featurizer._preprocess_text(text)]))
+        served = featurizer._doc_for_text(model, text)
+        assert [(t.text, t.lemma_, t.norm_) for t in served] == [
+            (t.text, t.lemma_, t.norm_) for t in trained
+        ], text
