@@ -325,6 +325,7 @@ def run(coroutine_factory: Callable[[aiohttp.ClientSession], Any]) -> Any:
 
 def guard_timing() -> dict[str, float]:
     sys.path.insert(0, str(ROOT / "src"))
+    from ldn_bot.analysis import analyse
     from ldn_bot.guard.detector import detect
 
     texts = [
@@ -334,6 +335,7 @@ def guard_timing() -> dict[str, float]:
     ]
     for text in texts[:50]:
         detect(text)  # warm the caches and lazy loads
+    analyse.cache_clear()  # but every timed message is read afresh
     timings = []
     for text in texts:
         started = time.perf_counter()
@@ -343,6 +345,65 @@ def guard_timing() -> dict[str, float]:
         "messages": len(texts),
         "mean_ms": statistics.fmean(timings) * 1000,
         "p99_ms": percentile(timings, 99) * 1000,
+    }
+
+
+def nlu_timing(count: int = 1000) -> dict[str, float]:
+    """The whole NLU graph of the trained model (featurizers, classifier, scope, input,
+    language and guard steps) in-process, `Agent.parse_message` on `count` messages of
+    the corpora: time per message and spaCy parses per message (one reading per message,
+    `ldn_bot.analysis`: 1, or 2 when the words-only reading differs)."""
+    sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+    from rasa.core.agent import Agent
+    from spacy.language import Language
+
+    from ldn_bot.analysis import analyse
+    from ldn_bot.runtime import ensure_model, quiet_rasa
+    from ldn_bot.settings import settings
+
+    quiet_rasa()
+    agent = Agent.load(str(ensure_model(settings())))
+    texts = [
+        item["text"]
+        for name in ("guard_benign.yml", "guard_redteam.yml", "guard_holdout.yml")
+        for item in yaml.safe_load((ROOT / "tests" / "data" / name).read_text())["cases"]
+    ]
+    texts = [*QUESTIONS, *texts][:count]
+
+    async def parse_all(timed: list[str]) -> list[float]:
+        timings = []
+        for text in timed:
+            started = time.perf_counter()
+            await agent.parse_message(text)
+            timings.append(time.perf_counter() - started)
+        return timings
+
+    asyncio.run(parse_all(texts[:50]))  # lazy loads
+    analyse.cache_clear()
+    parses = 0
+    call, pipe = Language.__call__, Language.pipe
+
+    def counted_call(self: Language, *args: Any, **kwargs: Any) -> Any:
+        nonlocal parses
+        parses += 1
+        return call(self, *args, **kwargs)
+
+    def counted_pipe(self: Language, *args: Any, **kwargs: Any) -> Any:
+        nonlocal parses
+        for doc in pipe(self, *args, **kwargs):
+            parses += 1
+            yield doc
+
+    Language.__call__, Language.pipe = counted_call, counted_pipe  # type: ignore[method-assign]
+    try:
+        timings = asyncio.run(parse_all(texts))
+    finally:
+        Language.__call__, Language.pipe = call, pipe  # type: ignore[method-assign]
+    return {
+        "messages": len(texts),
+        "mean_ms": statistics.fmean(timings) * 1000,
+        "p99_ms": percentile(timings, 99) * 1000,
+        "parses_per_message": parses / len(texts),
     }
 
 
@@ -504,8 +565,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         for assistant in pair:
             assistant.stop()
 
-    log("guard detector timing and `ldn-bot ask --json` on 500 questions")
+    log("guard detector and NLU graph timing, and `ldn-bot ask --json` on 500 questions")
     results["ldn-bot"]["guard"] = guard_timing()
+    results["ldn-bot"]["nlu"] = nlu_timing()
     results["ldn-bot"]["ask"] = ask_throughput(ours_dir / "ask-var")
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
@@ -580,6 +642,12 @@ def table(report: dict[str, Any]) -> str:
         f"| guard detector per message | {guard['mean_ms']:.3f} ms (p99 {guard['p99_ms']:.3f}) "
         f"| | | < 1 ms {'✅' if guard['mean_ms'] < 1 else '❌'} |"
     )
+    nlu = ours.get("nlu")
+    if nlu:
+        lines.append(
+            f"| NLU graph + guard per message (`Agent.parse_message`) | {nlu['mean_ms']:.2f} ms "
+            f"(p99 {nlu['p99_ms']:.2f}), {nlu['parses_per_message']:.2f} spaCy parses | | | |"
+        )
     ask = ours["ask"]
     lines.append(
         f"| `ldn-bot ask --json`, 500 questions | {ask['steady_qps']:.0f} q/s "
@@ -605,7 +673,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.core_only:
         with tempfile.TemporaryDirectory(prefix="ldn-bench-") as work:
             subprocess.run([str(BIN / "ldn-bot"), "train"], cwd=ROOT, env=ENV, check=True)
-            core = {"guard": guard_timing(), "ask": ask_throughput(Path(work) / "var")}
+            core = {
+                "guard": guard_timing(),
+                "nlu": nlu_timing(),
+                "ask": ask_throughput(Path(work) / "var"),
+            }
         print(json.dumps({"machine": machine(), **core}, indent=2))
         return 0
     report = measure(args)

@@ -31,7 +31,10 @@ from rasa.shared.nlu.constants import (
     TEXT,
 )
 from rasa.shared.nlu.training_data.message import Message
+from spacy.language import Language
+from spacy.tokens import Doc
 
+from ldn_bot.analysis import analyse
 from ldn_bot.answering import lemmas
 from ldn_bot.guard.conversation import (
     ConversationGuard,
@@ -105,6 +108,14 @@ class SpacyNLP(RasaSpacyNLP):
         # Features from the first NLU_CHARS characters only: a longer message gets the
         # "too long" reply (InputClassifier) unless the guard, which reads all of it, fires.
         return normalize((text or "")[:NLU_CHARS])
+
+    def _doc_for_text(self, model: Language, text: str) -> Doc:
+        """The message's shared analysis (`ldn_bot.analysis`): the scope check and the
+        guard after this read the same parse instead of parsing again. Training data
+        still goes through `_preprocess_text` and the pipeline in batches."""
+        if model is not pipeline():
+            return super()._doc_for_text(model, text)
+        return analyse((text or "")[:NLU_CHARS]).normal.doc
 
 
 class _StatelessClassifier(GraphComponent):

@@ -12,12 +12,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ldn_bot.analysis import analyse
 from ldn_bot.guard.detector import detect
-from ldn_bot.guard.normalize import normalize
 from ldn_bot.guard.verdict import Category, Verdict
 from ldn_bot.knowledge.base import KnowledgeBase
 from ldn_bot.knowledge.scope import Scope, scope_model
-from ldn_bot.nlp import pipeline
 from ldn_bot.routing import LANGUAGE_RESPONSE, SAFETY_RESPONSE
 
 logger = logging.getLogger(__name__)
@@ -124,5 +123,6 @@ def _answer(
 
 
 def lemmas(text: str) -> list[str]:
-    """Lemmas of the normalised text, for keyword topic matching."""
-    return [token.lemma_ for token in pipeline()(normalize(text)) if not token.is_punct]
+    """Lemmas of the normalised text, for keyword topic matching (the message's shared
+    analysis: the guard read the same parse)."""
+    return list(analyse(text).answer_lemmas)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+import weakref
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -20,7 +21,7 @@ from spacy.language import Language
 from spacy.matcher import Matcher
 from spacy.tokens import Doc
 
-from ldn_bot.guard.normalize import normalize, words_only
+from ldn_bot.analysis import Analysis, Reading, analyse, analyse_with
 from ldn_bot.guard.verdict import NO_CONCERN, PRIORITY, Category, Verdict
 from ldn_bot.nlp import pipeline
 
@@ -150,11 +151,22 @@ class GuardDetector:
     Each rule has its own matcher and runs only when the text contains, for one of its
     patterns, a word of every word list the pattern requires (spaCy's Matcher tests word
     lists in Python, token by token; most messages can trigger only a few rules).
+
+    `analyser` reads a message (`ldn_bot.analysis`); the default detector uses the shared,
+    cached `analyse`, so the NLU's features, the scope check, answering and every `detect`
+    call on the same text share one parse. Without it, each call parses with `nlp`.
     """
 
-    def __init__(self, nlp: Language, rules_file: Path = RULES_FILE) -> None:
+    def __init__(
+        self,
+        nlp: Language,
+        rules_file: Path = RULES_FILE,
+        *,
+        analyser: Callable[[str], Analysis] | None = None,
+    ) -> None:
         raw = load_rules_yaml(rules_file)
         self.nlp = nlp
+        self.analyse: Callable[[str], Analysis] = analyser or (lambda text: analyse_with(nlp, text))
         self.rules = {rule.id: rule for rule in map(_rule, raw["rules"])}
         self._compiled: list[_Compiled] = []
         lists: dict[frozenset[str], int] = {}  # each distinct word list, numbered
@@ -179,6 +191,12 @@ class GuardDetector:
         self._span_matcher = Matcher(nlp.vocab, validate=True)
         for name, patterns in raw["spans"].items():
             self._span_matcher.add(name, _as_strings(patterns))
+        # The rules that fire on a reading do not depend on the context: a message read
+        # again (another context, the action server's second key, a window of recent turns)
+        # is matched once, while its analysis is cached.
+        self._fired_on: weakref.WeakKeyDictionary[Reading, tuple[tuple[str, ...], ...]] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def detect(self, text: str, *, context: Category | None = None) -> Verdict:
         """Return the verdict for `text`; fails closed on any internal error.
@@ -196,8 +214,8 @@ class GuardDetector:
             return Verdict.fail_closed()
 
     def doc(self, text: str) -> Doc:
-        """The normalised spaCy doc the rules run on."""
-        return self.nlp(normalize(text))
+        """The normalised spaCy doc the rules run on (shared: do not modify it)."""
+        return self.analyse(text).normal.doc
 
     def _detect(self, text: str, context: Category | None) -> Verdict:
         if len(text) > MAX_CHARS:
@@ -206,14 +224,14 @@ class GuardDetector:
                 for start in range(0, len(text), MAX_CHARS // 2)
             ]
             return min(verdicts, key=_rank)
-        normal = normalize(text)
-        fired, cleared = self._fired_rules(self.nlp(normal))
+        analysis = self.analyse(text)
+        fired, cleared = self._fired(analysis.normal)
         if not self._referred(fired):
             # Symbols between words split the patterns' word sequences ("how :much 🗺ldn"):
             # read the words without them too.
-            bare = words_only(text)
-            if bare.removesuffix(" ?") != normal.rstrip("?!. "):
-                more, more_cleared = self._fired_rules(self.nlp(bare))
+            bare = analysis.bare
+            if bare is not None:
+                more, more_cleared = self._fired(bare)
                 fired += [r for r in more if r not in fired]
                 cleared += [c for c in more_cleared if c not in cleared]
         if context is Category.EMERGENCY:
@@ -228,30 +246,36 @@ class GuardDetector:
             followups = [r for r in fired if self.rules[r].category == FOLLOWUP]
             if followups:
                 return Verdict(context, rule=followups[0], rules=tuple(fired))
-        if not cleared and self._about_product(normal):
+        if not cleared and self._about_product(analysis.normal):
             cleared = [CLEARED_ABOUT]
         if cleared:
             return Verdict(Category.NONE, rules=tuple(fired), cleared=tuple(cleared))
         return Verdict(Category.NONE, rules=tuple(fired)) if fired else NO_CONCERN
 
-    def _about_product(self, normal: str) -> bool:
+    def _about_product(self, normal: Reading) -> bool:
         """`clearing_about`: the message names how the product looks, what it contains,
         how to store it or what it costs, and no word of a dose question."""
         about, but_not = self._clearing_about
         if not about:
             return False
-        lemmas = {w for token in self.nlp(normal) for w in (token.lemma_, token.lower_)}
-        return bool(about & lemmas) and not (but_not & lemmas)
+        return bool(about & normal.lemmas) and not (but_not & normal.lemmas)
 
     def _referred(self, fired: list[str]) -> bool:
         return any(self.rules[rule].category in _REFERRED for rule in fired)
 
-    def _fired_rules(self, doc: Doc) -> tuple[list[str], list[str]]:
+    def _fired(self, reading: Reading) -> tuple[list[str], list[str]]:
+        """`_fired_rules(reading)`, remembered while the reading is."""
+        found = self._fired_on.get(reading)
+        if found is None:
+            fired, cleared = self._fired_rules(reading)
+            found = (tuple(fired), tuple(cleared))
+            self._fired_on[reading] = found
+        return list(found[0]), list(found[1])
+
+    def _fired_rules(self, reading: Reading) -> tuple[list[str], list[str]]:
         """The rules that fired, and the referral rules that matched but were set aside
         because the message asks about something else (`unless_about`, a clearing span)."""
-        lemmas = {token.lemma_ for token in doc} | {token.lower_ for token in doc}
-        words = {w.lower() for token in doc for w in (token.lemma_, token.text, token.norm_)}
-        words |= lemmas
+        doc, lemmas, words = reading.doc, reading.lemmas, reading.words
         spans: dict[str, list[tuple[int, int]]] = {}
         for match_id, start, end in self._span_matcher(doc):
             spans.setdefault(self.nlp.vocab.strings[match_id], []).append((start, end))
@@ -283,7 +307,7 @@ class GuardDetector:
         rule: Rule,
         start: int,
         end: int,
-        lemmas: set[str],
+        lemmas: frozenset[str],
         spans: dict[str, list[tuple[int, int]]],
     ) -> bool:
         """Whether a referral rule that matched was set aside because the message asks
@@ -306,7 +330,7 @@ class GuardDetector:
         doc: Doc,
         start: int,
         end: int,
-        lemmas: set[str],
+        lemmas: frozenset[str],
         spans: dict[str, list[tuple[int, int]]],
     ) -> bool:
         if rule.max_tokens is not None and len(doc) > rule.max_tokens:
@@ -330,7 +354,7 @@ class GuardDetector:
 
 
 def _about_something_else(
-    rule: Rule, lemmas: set[str], spans: dict[str, list[tuple[int, int]]]
+    rule: Rule, lemmas: frozenset[str], spans: dict[str, list[tuple[int, int]]]
 ) -> bool:
     """`unless_about`: the message asks about something else (what the product looks
     like, contains, is for, how to store it) and has no word of a dose question."""
@@ -347,7 +371,7 @@ def _rank(verdict: Verdict) -> int:
 @lru_cache(maxsize=1)
 def default_detector() -> GuardDetector:
     """The detector on the shared pipeline, built once per process."""
-    return GuardDetector(pipeline())
+    return GuardDetector(pipeline(), analyser=analyse)
 
 
 def detect(text: str, *, context: Category | None = None) -> Verdict:
