@@ -607,3 +607,18 @@ def test_rest_requires_application_json(server: str) -> None:
         assert status == 415 and b"Content-Type" in answer, content_type
     for content_type in ("application/json; charset=utf-8", "Application/JSON"):
         assert rest_post(server, body, **{"Content-Type": content_type})[0] == 200
+
+
+@pytest.mark.model
+def test_open_rest_behind_a_proxy_for_a_public_name_needs_the_token(
+    cfg: Settings, trained_model: Path, tmp_path: Path
+) -> None:
+    """A loopback server behind a reverse proxy for bot.example is reached from anywhere:
+    without LDN_BOT_REST_TOKEN, REST answers only requests addressed to a loopback name."""
+    body = json.dumps({"sender": "proxied", "message": "what is ldn?"}).encode()
+    with serving(cfg, tmp_path, {}, args=["--public-url", f"https://{OTHER_HOST}"]) as url:
+        status, _, answer = rest_post(url, body, Host=OTHER_HOST)
+        assert status == 403 and b"LDN_BOT_REST_TOKEN" in answer
+        port = url.rsplit(":", 1)[1]
+        assert rest_post(url, body, Host=f"localhost:{port}")[0] == 200
+        assert http(f"{url}/", headers={"Host": OTHER_HOST})[0] == 200  # the page still is

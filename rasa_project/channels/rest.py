@@ -4,6 +4,9 @@ Rasa's handler runs unchanged; a request middleware of the channel's blueprint a
 first when the request is not one it should see:
 - 401 without `Authorization: Bearer <token>` when a token is configured (serve requires
   one on any address but loopback, see `ldn_bot.exposure`);
+- 403 without a token for a request whose `Host` is not a loopback name: a server on
+  loopback behind a reverse proxy for `bot.example.org` is reached from anywhere, so the
+  open REST channel answers only requests addressed to `localhost`/`127.0.0.1`/`[::1]`;
 - 415 for a body not sent as `Content-Type: application/json` (a charset parameter is
   fine): a browser posts other sites' forms and `text/plain` bodies without a CORS
   preflight, so this also closes the cross-origin form post;
@@ -30,7 +33,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from ldn_bot.exposure import bearer_matches
+from ldn_bot.exposure import bearer_matches, names_loopback
 from ldn_bot.rest_request import RestRequestError, is_json, parse_rest_request
 
 
@@ -55,6 +58,14 @@ class RestInput(RasaRestInput):
         async def check(request: Request) -> HTTPResponse | None:
             if request.method != "POST":
                 return None
+            if self.token is None and not names_loopback(request.headers.get("host")):
+                return response.json(
+                    {
+                        "error": "REST without a token answers only this machine: "
+                        "set LDN_BOT_REST_TOKEN"
+                    },
+                    status=HTTPStatus.FORBIDDEN,
+                )
             if self.token is not None and not bearer_matches(
                 request.headers.get("authorization"), self.token
             ):

@@ -31,7 +31,7 @@ class ExposureError(RuntimeError):
 class RestAccess(enum.Enum):
     """Who may post to the REST channel."""
 
-    OPEN = "open"  # anyone who reaches the server: only on loopback
+    OPEN = "open"  # requests to a loopback name (`localhost:5005`) on a loopback server
     TOKEN = "token"  # requests with `Authorization: Bearer <token>`
     OFF = "off"  # not served (a non-loopback address and no token)
 
@@ -110,8 +110,8 @@ class Exposure:
         """One line each for REST, the HTTP API and CORS, as serve prints them."""
         webhook = f"POST {base_url}/webhooks/rest/webhook"
         rest = {
-            RestAccess.OPEN: f"REST: open, {webhook} (loopback only; "
-            "LDN_BOT_REST_TOKEN requires a token)",
+            RestAccess.OPEN: f"REST: open, {webhook} (loopback names only: through a proxy "
+            "for a public name it needs LDN_BOT_REST_TOKEN)",
             RestAccess.TOKEN: f"REST: {webhook} with 'Authorization: Bearer <LDN_BOT_REST_TOKEN>'",
             RestAccess.OFF: f"REST: off ({self.host} is not loopback: set LDN_BOT_REST_TOKEN "
             "to serve it with a token)",
@@ -201,6 +201,16 @@ def allowed_host(text: str) -> str:
         )
     name, port = split_host(text)
     return name if port is None else f"{name}:{port}"
+
+
+def names_loopback(host_header: str | None) -> bool:
+    """Whether a request's `Host` header is a loopback name (`localhost`, `127.0.0.1`,
+    `[::1]`): the request came from this machine, not through a proxy for a public name."""
+    try:
+        name, _port = split_host(host_header or "")
+    except ExposureError:
+        return False
+    return name in LOOPBACK_NAMES
 
 
 def bearer_matches(authorization: str | None, token: str) -> bool:
