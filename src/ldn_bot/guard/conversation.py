@@ -29,6 +29,7 @@ RULES_FILE = Path(__file__).parent / "rules" / "conversation.yml"
 DOSE_CONTEXTS = frozenset({Category.DOSING, Category.PILL_SPLITTING, Category.PERSONAL_ADVICE})
 CONTEXT_RULE = "context"  # `Verdict.rule` of a referral the dose context decided
 FOLLOWUP_PREFIX = f"{FOLLOWUP}."  # the follow-up rules' ids (`rules/guard.yml`)
+_SENTENCE_END = re.compile(r"[.!:;,\n]+")
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 
 
@@ -88,6 +89,9 @@ class ConversationRules:
     min_words: int
     ending_intents: frozenset[str]
     question_words: frozenset[str]
+    continuations: frozenset[str]
+    openers: frozenset[str]
+    command: re.Pattern[str]
     weak_followups: frozenset[str]
 
     @classmethod
@@ -102,6 +106,9 @@ class ConversationRules:
             min_words=int(ends["min_words"]),
             ending_intents=frozenset(str(intent) for intent in ends["intents"]),
             question_words=frozenset(str(word).lower() for word in ends["question_words"]),
+            continuations=frozenset(str(word).lower() for word in ends["continuations"]),
+            openers=frozenset(str(word).lower() for word in ends["openers"]),
+            command=re.compile(str(ends["command"])),
             weak_followups=frozenset(str(rule) for rule in raw["weak_followups"]),
         )
 
@@ -174,17 +181,33 @@ class ConversationGuard:
         """Thanks, a goodbye, or a clear, standalone question (no follow-up rule but the
         weak ones matched it): the dose context ends."""
         plain = unicodedata.normalize("NFKC", text).casefold()
+        if self.rules.command.match(plain.strip()):
+            return True
         words = _WORD.findall(plain)
         if words and all(word in self.rules.closing for word in words):
             return True
         strong = {r for r in verdict.rules if r.startswith(FOLLOWUP_PREFIX)}
         return (
-            not strong - self.rules.weak_followups
+            words[0] not in self.rules.continuations
+            and not strong - self.rules.weak_followups
             and len(words) >= self.rules.min_words
-            and ("?" in plain or not self.rules.question_words.isdisjoint(words))
+            and self._is_question(plain)
             and guess.intent in self.ending_intents
             and guess.confidence >= self.rules.min_confidence
         )
+
+
+    def _is_question(self, plain: str) -> bool:
+        """A question mark, or a sentence that starts (after openers) with a question word."""
+        if "?" in plain:
+            return True
+        for sentence in _SENTENCE_END.split(plain):
+            words = [w for w in _WORD.findall(sentence)]
+            while words and words[0] in self.rules.openers:
+                words.pop(0)
+            if words and words[0] in self.rules.question_words:
+                return True
+        return False
 
 
 @lru_cache(maxsize=1)
