@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from rasa.shared.nlu.training_data.message import Message
 
-from ldn_bot.confidence import Bars, falls_back
+from ldn_bot.confidence import Bars, falls_back, small_talk_vocabulary
 from ldn_bot.evaluation.run import topic_of
 from ldn_bot.knowledge.base import KnowledgeBase
 from ldn_bot.knowledge.invitation import invited_topic
@@ -155,7 +155,29 @@ DOSE_INVITATIONS = [
     "tell me about cutting the 50 mg pills",
 ]
 GIBBERISH = ["blah blah", "asdf jkl", "hmm hmm hmm", "lorem ipsum dolor", "qwerty uiop", "la la la"]
-SMALL_TALK = ["hi there", "thanks a lot", "bye for now", "are you a bot", "help"]
+SMALL_TALK = [
+    "hi there",
+    "thanks a lot",
+    "bye for now",
+    "are you a bot",
+    "help",
+    "thx!",
+    "cya",
+    "ttyl",
+]
+# A side effect named by the user was "not covered"; bruising and bleeding went to the
+# general risks: the article's side-effects and thrombocytopenia sentences answer them.
+NAMED_SIDE_EFFECTS = [
+    "do people get headaches on low dose naltrexone",
+    "is nausea a side effect of ldn",
+    "ldn messing with my sleep, is that a known side effect",
+    "can naltrexone cause odd dreams",
+]
+BLEEDING_AND_BRUISING = [
+    "is easy bruising linked to naltrexone",
+    "can ldn affect platelets",
+    "bleeding gums from naltrexone, is that in the article",
+]
 TOPIC_QUESTIONS_NOT_SMALL_TALK = {
     "does it help fatigue": "effectiveness",
     "could ldn ease ms tiredness": "effectiveness",
@@ -291,6 +313,8 @@ def replies(
         *GIBBERISH,
         *SMALL_TALK,
         *TOPIC_QUESTIONS_NOT_SMALL_TALK,
+        *NAMED_SIDE_EFFECTS,
+        *BLEEDING_AND_BRUISING,
     ]
     return _ask(cfg, list(dict.fromkeys(lines)), tmp_path_factory.mktemp("var"))
 
@@ -346,3 +370,39 @@ def test_a_topic_question_is_not_answered_with_small_talk(
         reply = replies[text]
         assert reply["route"] == "article_answer", (text, reply["route"], reply["intent"])
         assert topic_of(reply["citations"], kb.topics) == topic, (text, reply["citations"])
+
+
+@pytest.mark.model
+def test_a_named_side_effect_gets_the_side_effects_answer_not_not_covered(
+    replies: dict[str, dict[str, Any]], kb: KnowledgeBase
+) -> None:
+    for text in NAMED_SIDE_EFFECTS:
+        reply = replies[text]
+        assert reply["route"] == "article_answer", (text, reply["route"], reply["intent"])
+        assert topic_of(reply["citations"], kb.topics) == "side_effects", text
+
+
+@pytest.mark.model
+def test_a_bruising_or_bleeding_question_gets_the_thrombocytopenia_answer(
+    replies: dict[str, dict[str, Any]], kb: KnowledgeBase
+) -> None:
+    for text in BLEEDING_AND_BRUISING:
+        reply = replies[text]
+        assert reply["route"] == "article_answer", (text, reply["route"], reply["intent"])
+        assert topic_of(reply["citations"], kb.topics) == "thrombocytopenia", text
+
+
+def test_small_talk_must_share_a_word_with_the_small_talk_examples() -> None:
+    vocabulary = small_talk_vocabulary(
+        [("bye for now", "goodbye"), ("thx", "thank"), ("what is ldn", "ask_naltrexone")]
+    )
+    assert vocabulary == {"bye", "for", "now", "thx"}
+    for text, expected in [("la la la", True), ("thx!!", False), ("ok bye", False)]:
+        assert (
+            falls_back("goodbye", 0.9, 0.0, BARS, text=text, small_talk_words=vocabulary)
+            is expected
+        )
+    # topics are not held to it
+    assert not falls_back(
+        "ask_naltrexone", 0.9, 0.0, BARS, text="ldn?", small_talk_words=vocabulary
+    )
