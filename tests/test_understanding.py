@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from rasa.shared.nlu.training_data.message import Message
 
+from ldn_bot.answering import answer_turn
 from ldn_bot.confidence import Bars, falls_back, small_talk_vocabulary
 from ldn_bot.evaluation.run import topic_of
 from ldn_bot.knowledge.base import KnowledgeBase
@@ -406,3 +407,15 @@ def test_small_talk_must_share_a_word_with_the_small_talk_examples() -> None:
     assert not falls_back(
         "ask_naltrexone", 0.9, 0.0, BARS, text="ldn?", small_talk_words=vocabulary
     )
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["could naltrexone leave you dizzy", "queasy after ldn?", "sleep problems and ldn"],
+)
+def test_an_unsure_question_naming_a_side_effect_gets_the_side_effects_answer(
+    kb: KnowledgeBase, text: str
+) -> None:
+    # The NLU fell back: the topic keywords (topics.yml) still find the side effects.
+    turn = answer_turn(kb, text=text, intent="nlu_fallback")
+    assert turn.topic == "side_effects"
