@@ -28,6 +28,7 @@ class Topic:
     references: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     keywords: frozenset[str] = frozenset()
+    subjects: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,7 @@ def _topic(topic_id: str, raw: dict) -> Topic:
         references=tuple(raw.get("references", ())),
         notes=tuple(raw.get("notes", ())),
         keywords=frozenset(str(word) for word in raw.get("keywords", ())),
+        subjects=tuple(str(name) for name in raw.get("subjects", ())),
     )
 
 
