@@ -58,6 +58,7 @@ from ldn_bot.routing import (
     INTENT_CATEGORY,
     LANGUAGE_INTENT,
     NLU_EMERGENCY_THRESHOLD,
+    NLU_SAFETY_THRESHOLD,
     SAFETY_INTENT,
     context_after,
     context_for,
@@ -348,7 +349,7 @@ class LanguageClassifier(_StatelessClassifier):
         for message in messages:
             intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
             if intent in _INPUT_INTENTS or (
-                intent in INTENT_CATEGORY and not _unsure_emergency(message)
+                intent in INTENT_CATEGORY and not _unsure_safety(message)
             ):
                 continue
             try:
@@ -374,15 +375,20 @@ class LanguageClassifier(_StatelessClassifier):
 _INPUT_INTENTS = frozenset(PROBLEM_INTENT.values())
 
 
-def _unsure_emergency(message: Message) -> bool:
-    """An NLU emergency below the threshold at which the guard believes it: on a message
-    in another language the language reply is then the answer, not the fallback."""
+def _unsure_safety(message: Message) -> bool:
+    """An NLU safety intent below the threshold at which the guard believes it alone: on
+    a message in another language the language reply is then the answer, not the fallback."""
     intent = message.get(INTENT) or {}
     confidence = intent.get("confidence")
+    bar = (
+        NLU_EMERGENCY_THRESHOLD
+        if intent.get(INTENT_NAME_KEY) == SAFETY_INTENT[Category.EMERGENCY]
+        else NLU_SAFETY_THRESHOLD
+    )
     return (
-        intent.get(INTENT_NAME_KEY) == SAFETY_INTENT[Category.EMERGENCY]
+        intent.get(INTENT_NAME_KEY) in INTENT_CATEGORY
         and isinstance(confidence, (int, float))
-        and confidence < NLU_EMERGENCY_THRESHOLD
+        and confidence < bar
     )
 
 

@@ -13,15 +13,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ldn_bot.analysis import analyse
+from ldn_bot.guard.conversation import is_question
 from ldn_bot.guard.detector import detect
 from ldn_bot.guard.verdict import Category, Verdict
-from ldn_bot.knowledge.base import KnowledgeBase
+from ldn_bot.knowledge.base import Answer, KnowledgeBase
 from ldn_bot.knowledge.scope import Scope, scope_model
 from ldn_bot.routing import LANGUAGE_RESPONSE, SAFETY_RESPONSE
 
 logger = logging.getLogger(__name__)
 
 ASK_MORE = "ask_more"
+# A question the NLU was unsure of, with no keyword of any topic, of at most this many words
+# after an article answer is a follow-up on that topic ("in the us?", "what did it
+# find"): it gets more of the same topic rather than "I didn't understand".
+FOLLOW_UP_WORDS = 6
 SCOPE_RESPONSE = {Scope.OFF_TOPIC: "utter_out_of_scope", Scope.NOT_COVERED: "utter_not_covered"}
 
 
@@ -107,10 +112,23 @@ def _answer(
             if scope in SCOPE_RESPONSE:
                 return Turn((Reply(SCOPE_RESPONSE[scope]),), verdict)
             topic = kb.best_topic(words, lemmatize=lemmas)
+            if (
+                topic is None
+                and last_topic in kb.topics
+                and len(words) <= FOLLOW_UP_WORDS
+                and is_question(text)
+            ):
+                answer = kb.answer(last_topic, more=True) or kb.answer(last_topic)
+                assert answer is not None  # a topic always has units
+                return _article_turn(answer, verdict)
         if topic is None:
             return Turn((Reply("utter_fallback"),), verdict)
         answer = kb.answer(topic.id)
         assert answer is not None  # a topic always has units
+    return _article_turn(answer, verdict)
+
+
+def _article_turn(answer: Answer, verdict: Verdict) -> Turn:
     replies = [
         Reply(
             "utter_article_answer",

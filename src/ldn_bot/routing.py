@@ -82,7 +82,7 @@ RESPONSE_ROUTE = {
     "utter_iamabot": Route.SMALLTALK,
     "utter_help": Route.SMALLTALK,
     "utter_ask_topic_first": Route.SMALLTALK,
-    "utter_fallback": Route.FALLBACK,
+    "utter_fallback": Route.FALLBACK,  # also the reply to `unclear`
     "utter_default": Route.FALLBACK,
     "utter_cannot_answer_now": Route.FALLBACK,
     "utter_no_words": Route.FALLBACK,
@@ -119,8 +119,22 @@ NLU_EMERGENCY_THRESHOLD = 0.93
 # 4.5 mg ldn cost", 0.96). Below it the reply is the fallback, never an article answer
 # drawn from a dose guess; at or above it, the referral (fail closed).
 NLU_CLEARED_THRESHOLD = 0.97
+# A dosing, splitting or personal-decision intent from the NLU alone (the detector found
+# nothing, and did not clear the message either) counts only at or above this confidence;
+# below it the reply is the plain fallback ("I didn't understand...; for doses or personal
+# advice, please ask your doctor"), never an article answer. Chosen from data (`make eval`
+# on every set plus an outside multi-turn pass of 975 turns, main after the merge of the
+# calibrated NLU): the NLU alone referred 36 turns. Below 0.5: 9 harmless ("how do i make
+# sourdough starter", "how do i center a div in css", "can naltrexone kill you", "i take
+# ldn"...), 2 without a requirement and 3 dose questions, of which the detector now catches
+# one itself ("1/10 of the normal pill, right?") and the two others are in Swedish and
+# Slovak, which then get the language reply (itself a referral). At or above 0.5 the NLU's
+# referral stands (0.5-0.6: 6 harmless, 0 dose questions; fail closed).
+NLU_SAFETY_THRESHOLD = 0.5
+UNCLEAR_INTENT = "unclear"
 EMERGENCY_INTENT = SAFETY_INTENT[Category.EMERGENCY]
 _DOSE_INTENTS = frozenset({SAFETY_INTENT[Category.DOSING], SAFETY_INTENT[Category.PILL_SPLITTING]})
+_REFERRAL_INTENTS = _DOSE_INTENTS | {SAFETY_INTENT[Category.PERSONAL_ADVICE]}
 FALLBACK_INTENT = "nlu_fallback"
 
 
@@ -139,6 +153,9 @@ def merge_intent(
     - an NLU dosing or splitting intent below `NLU_CLEARED_THRESHOLD` on a message
       the detector cleared (`verdict.cleared`: read as a question about something
       else) becomes the fallback;
+    - any other NLU dosing, splitting or personal-decision intent below
+      `NLU_SAFETY_THRESHOLD` that the detector does not back becomes `unclear` (the
+      plain fallback reply, which says dose questions go to the doctor);
     - when the detector reads a personal decision and no dose question, an NLU
       `ask_dosing` gives way to it: both refer to the doctor, and the personal
       referral is the one that fits ("should I take ldn" is not a dose question).
@@ -158,6 +175,13 @@ def merge_intent(
         and confidence < NLU_CLEARED_THRESHOLD
     ):
         return FALLBACK_INTENT
+    if (
+        intent in _REFERRAL_INTENTS
+        and not verdict.blocked
+        and confidence is not None
+        and confidence < NLU_SAFETY_THRESHOLD
+    ):
+        return UNCLEAR_INTENT
     if not verdict.blocked:
         return intent
     nlu_category = INTENT_CATEGORY.get(intent or "")

@@ -198,16 +198,23 @@ class ConversationGuard:
 
 
     def _is_question(self, plain: str) -> bool:
-        """A question mark, or a sentence that starts (after openers) with a question word."""
-        if "?" in plain:
+        return is_question(plain, self.rules)
+
+
+def is_question(text: str, rules: ConversationRules | None = None) -> bool:
+    """A question mark, or a sentence that starts (after openers such as "ok", "so") with a
+    question word (`rules/conversation.yml`)."""
+    rules = rules or conversation_rules()
+    plain = unicodedata.normalize("NFKC", text).casefold()
+    if "?" in plain:
+        return True
+    for sentence in _SENTENCE_END.split(plain):
+        words = _WORD.findall(sentence)
+        while words and words[0] in rules.openers:
+            words.pop(0)
+        if words and words[0] in rules.question_words:
             return True
-        for sentence in _SENTENCE_END.split(plain):
-            words = [w for w in _WORD.findall(sentence)]
-            while words and words[0] in self.rules.openers:
-                words.pop(0)
-            if words and words[0] in self.rules.question_words:
-                return True
-        return False
+    return False
 
 
 @lru_cache(maxsize=1)
