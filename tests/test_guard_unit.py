@@ -12,7 +12,12 @@ from ldn_bot.guard.detector import GuardDetector, detect
 from ldn_bot.guard.normalize import normalize
 from ldn_bot.guard.verdict import Category, Verdict
 from ldn_bot.nlp import TypoFixer, build_pipeline
-from ldn_bot.routing import NLU_EMERGENCY_THRESHOLD, merge_intent
+from ldn_bot.routing import (
+    NLU_EMERGENCY_THRESHOLD,
+    NLU_SAFETY_THRESHOLD,
+    UNCLEAR_INTENT,
+    merge_intent,
+)
 
 
 @pytest.mark.parametrize(
@@ -174,8 +179,11 @@ def test_an_unsure_nlu_dose_guess_on_a_message_the_detector_cleared_is_not_a_ref
 ) -> None:
     verdict = Verdict(Category.NONE, rules=(), cleared=("dosing.number",))
     assert merge_intent(intent, verdict, confidence=confidence) == final
-    # not cleared: the NLU's dose guess still refers
-    assert merge_intent(intent, Verdict(Category.NONE), confidence=confidence) == intent
+    # not cleared: the NLU's dose guess still refers, when it is sure enough on its own
+    unsure = intent.startswith("ask_") and intent != "ask_naltrexone"
+    unsure = unsure and confidence is not None and confidence < NLU_SAFETY_THRESHOLD
+    expected = UNCLEAR_INTENT if unsure else intent
+    assert merge_intent(intent, Verdict(Category.NONE), confidence=confidence) == expected
 
 
 @pytest.mark.parametrize(
