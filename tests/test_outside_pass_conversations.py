@@ -90,6 +90,36 @@ def test_a_short_unsure_question_after_an_answer_continues_its_topic(kb: Knowled
     assert turn.replies[0].response == "utter_article_answer"
 
 
+def test_a_question_pointing_back_after_an_answer_continues_its_topic(kb: KnowledgeBase) -> None:
+    turn = answer_turn(
+        kb, text="so what is it really good for?", intent="nlu_fallback", last_topic="naltrexone"
+    )
+    assert turn.topic == "naltrexone"
+
+
+def test_a_follow_up_with_a_dose_word_set_aside_is_not_answered_from_the_last_topic(
+    kb: KnowledgeBase,
+) -> None:
+    turn = answer_turn(
+        kb, text="how much is in each one?", intent="nlu_fallback", last_topic="naltrexone"
+    )
+    assert turn.replies[0].response != "utter_article_answer" or turn.topic != "naltrexone"
+
+
+@pytest.mark.parametrize(
+    "text", ["i forgot my ldn last night", "missed it yesterday morning", "i skipped last night"]
+)
+def test_a_missed_dose_told_with_a_past_time_is_referred(
+    detector: GuardDetector, text: str
+) -> None:
+    assert detector.detect(text).category is Category.DOSING
+
+
+def test_a_past_time_is_not_a_dose_detail_in_a_dose_context(detector: GuardDetector) -> None:
+    verdict = detector.detect("who won the match last night", context=Category.DOSING)
+    assert not verdict.blocked
+
+
 def test_an_unsure_remark_after_an_answer_gets_the_fallback(kb: KnowledgeBase) -> None:
     turn = answer_turn(kb, text="hmm ok", intent="nlu_fallback", last_topic="ms_prevalence")
     assert [reply.response for reply in turn.replies] != ["utter_article_answer"]

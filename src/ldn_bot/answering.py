@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from ldn_bot.analysis import analyse
 from ldn_bot.guard.conversation import is_question
-from ldn_bot.guard.detector import detect
+from ldn_bot.guard.detector import CLEARED_ABOUT, detect
 from ldn_bot.guard.verdict import Category, Verdict
 from ldn_bot.knowledge.base import Answer, KnowledgeBase
 from ldn_bot.knowledge.scope import Scope, scope_model
@@ -25,8 +25,10 @@ logger = logging.getLogger(__name__)
 ASK_MORE = "ask_more"
 # A question the NLU was unsure of, with no keyword of any topic, of at most this many words
 # after an article answer is a follow-up on that topic ("in the us?", "what did it
-# find"): it gets more of the same topic rather than "I didn't understand".
-FOLLOW_UP_WORDS = 6
+# find"): it gets more of the same topic rather than "I didn't understand". One that points
+# back ("ok what does it actually do then") is a follow-up even without an article word.
+FOLLOW_UP_WORDS = 8
+POINTING_BACK = frozenset({"it", "its", "that", "this", "they", "them", "those", "these"})
 SCOPE_RESPONSE = {Scope.OFF_TOPIC: "utter_out_of_scope", Scope.NOT_COVERED: "utter_not_covered"}
 
 
@@ -108,16 +110,19 @@ def _answer(
         topic = kb.topic_for_intent(intent)
         if topic is None:  # the NLU was unsure: only a clear keyword match is answered
             words = lemmas(text)
-            scope = scope_model(kb.article).scope(words)
-            if scope in SCOPE_RESPONSE:
-                return Turn((Reply(SCOPE_RESPONSE[scope]),), verdict)
-            topic = kb.best_topic(words, lemmatize=lemmas)
-            if (
-                topic is None
-                and last_topic in kb.topics
+            follow_up = (
+                last_topic in kb.topics
                 and len(words) <= FOLLOW_UP_WORDS
                 and is_question(text)
-            ):
+                # a dose rule matched but was set aside ("how much is in it?"): not a follow-up
+                and not set(verdict.cleared) - {CLEARED_ABOUT}
+            )
+            scope = scope_model(kb.article).scope(words)
+            points_back = scope is Scope.OFF_TOPIC and not POINTING_BACK.isdisjoint(words)
+            if scope in SCOPE_RESPONSE and not (follow_up and points_back):
+                return Turn((Reply(SCOPE_RESPONSE[scope]),), verdict)
+            topic = kb.best_topic(words, lemmatize=lemmas)
+            if topic is None and follow_up and last_topic is not None:
                 answer = kb.answer(last_topic, more=True) or kb.answer(last_topic)
                 assert answer is not None  # a topic always has units
                 return _article_turn(answer, verdict)
