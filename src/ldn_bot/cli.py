@@ -647,7 +647,9 @@ PRIVATE_UMASK = 0o077
 
 def main(argv: Sequence[str] | None = None) -> int:
     os.umask(PRIVATE_UMASK)  # inherited by the action server serve starts
-    args = build_parser().parse_args(argv)
+    args, unknown = build_parser().parse_known_args(argv)
+    if unknown:  # argparse would show the top-level usage: show the command's
+        args.usage_of.error(f"unrecognized arguments: {' '.join(unknown)}")
     if args.command == "serve" and args.port == args.action_port:
         args.usage_of.error(f"--port and --action-port must differ (both {args.port})")
     configure_logging()

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     delete,
     func,
+    inspect,
     or_,
     select,
     text,
@@ -230,14 +231,13 @@ def purge_preview(
         turns = session.scalar(
             select(func.count()).select_from(LedgerTurn).where(LedgerTurn.created_at < cutoff)
         )
-        events = session.scalar(
-            select(func.count()).select_from(EVENTS).where(EVENTS.c.timestamp < cutoff.timestamp())
-        )
-        conversations = session.scalar(
-            select(func.count(func.distinct(EVENTS.c.sender_id))).where(
-                EVENTS.c.timestamp < cutoff.timestamp()
+        events = conversations = 0
+        if inspect(engine).has_table(EVENTS.name):  # Rasa creates it with the first message
+            old = EVENTS.c.timestamp < cutoff.timestamp()
+            events = session.scalar(select(func.count()).select_from(EVENTS).where(old))
+            conversations = session.scalar(
+                select(func.count(func.distinct(EVENTS.c.sender_id))).where(old)
             )
-        )
     quarantined = sum(
         len(line.get("items", []))
         for kept in _quarantines(quarantine_dir)
