@@ -133,8 +133,11 @@ def cmd_chat(cfg: Settings, _args: argparse.Namespace) -> int:
     with running_assistant(cfg, _progress, supervised=True) as (assistant, loop):
         turns = InterruptibleTurns(assistant, loop)
         chat = Chat(cfg, turns.ask)
+        # The disclaimer is the conversation's first reply too, but a first turn that
+        # Ctrl-C stopped waiting for never shows it.
         print(
-            "LDN-bot: answers from one article (Medical News Today, 2019). Type /help for commands."
+            "LDN-bot: answers from one article (Medical News Today, 2019), not medical advice;"
+            " dose questions go to your doctor. Type /help for commands."
         )
         armed = False  # the last key was a Ctrl-C: another at an empty prompt leaves
         while True:
@@ -187,6 +190,7 @@ class InterruptibleTurns:
             signal.signal(signal.SIGINT, signal.default_int_handler)
         if task.done():
             return task.result()
+        print()  # after the terminal's "^C"
         self.dropped.add(task)
         task.add_done_callback(self.dropped.discard)
         return None
