@@ -1,4 +1,5 @@
-"""`ldn-bot chat` in a real terminal (tmux), as a person uses it.
+"""`ldn-bot chat` in a real terminal (tmux; a pseudo-terminal of our own without it), as a
+person uses it.
 
 What broke (issue 14): Ctrl-C at the prompt killed the action server, and every later
 article question got "I can't answer that right now". Now Ctrl-C clears the line, the
@@ -8,11 +9,16 @@ prompt leaves with a goodbye.
 
 from __future__ import annotations
 
+import fcntl
 import os
+import pty
 import shlex
 import shutil
+import struct
 import subprocess
 import sys
+import termios
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,10 +29,9 @@ from serving import processes
 
 from ldn_bot.settings import Settings
 
-pytestmark = [
-    pytest.mark.model,
-    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
-]
+pytestmark = pytest.mark.model
+
+KEYS = {"C-c": b"\x03", "C-d": b"\x04", "Enter": b"\r", "BSpace": b"\x7f"}
 
 
 class Terminal:
@@ -79,6 +84,66 @@ class Terminal:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
 
 
+class PseudoTerminal(Terminal):
+    """The same, on a pseudo-terminal of this process (where tmux is not installed)."""
+
+    def __init__(self, command: list[str], env: dict[str, str], cwd: Path) -> None:
+        self._parent, self._child = pty.openpty()
+        fcntl.ioctl(self._child, termios.TIOCSWINSZ, struct.pack("HHHH", 80, 220, 0, 0))
+        self.process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env={**os.environ, **env},
+            preexec_fn=self._child_side,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        os.close(self._child)
+        self._output = bytearray()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _child_side(self) -> None:
+        """In the child: a new session whose controlling terminal is the pty's end."""
+        os.setsid()
+        fcntl.ioctl(self._child, termios.TIOCSCTTY, 0)
+        for descriptor in (0, 1, 2):
+            os.dup2(self._child, descriptor)
+
+    def _read(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self._parent, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            self._output += chunk
+
+    def keys(self, *keys: str) -> None:
+        for key in keys:
+            os.write(self._parent, KEYS[key])
+
+    def type(self, text: str) -> None:
+        os.write(self._parent, text.encode())
+
+    def screen(self) -> str:
+        return bytes(self._output).decode(errors="replace").replace("\r", "").rstrip()
+
+    def pid(self) -> int:
+        return self.process.pid
+
+    def dead(self) -> bool:
+        return self.process.poll() is not None
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        os.close(self._parent)
+
+
 @pytest.fixture
 def chat(cfg: Settings, trained_model: Path, tmp_path: Path) -> Iterator[Terminal]:
     env = {
@@ -88,7 +153,12 @@ def chat(cfg: Settings, trained_model: Path, tmp_path: Path) -> Iterator[Termina
         "TF_CPP_MIN_LOG_LEVEL": "3",
         "TERM": "xterm",
     }
-    terminal = Terminal([sys.executable, "-m", "ldn_bot.cli", "chat"], env, cfg.root)
+    kind = (
+        Terminal
+        if shutil.which("tmux") and not os.environ.get("LDN_BOT_TEST_PTY")
+        else PseudoTerminal
+    )
+    terminal = kind([sys.executable, "-m", "ldn_bot.cli", "chat"], env, cfg.root)
     try:
         terminal.wait_for("you>", timeout=240)
         yield terminal
