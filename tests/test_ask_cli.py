@@ -124,3 +124,39 @@ def test_questions_can_come_as_arguments(
     )
     assert result.returncode == 0
     assert "uncontrollable bleeding" in result.stdout and "[article_answer]" in result.stdout
+
+
+def test_plain_ask_prints_the_disclaimer_once_per_run(
+    cfg: Settings, trained_model: Path, tmp_path: Path
+) -> None:
+    """Each line is its own conversation and each began with the disclaimer: printed
+    under every question, it buried the answers."""
+    result = subprocess.run(
+        [sys.executable, "-m", "ldn_bot.cli", "ask"],
+        input="hello\nwhat is naltrexone approved for?\nhow much LDN should I take?\n",
+        capture_output=True,
+        text=True,
+        cwd=cfg.root,
+        timeout=600,
+        env={**__import__("os").environ, "LDN_BOT_VAR": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.count("not medical advice") == 1
+    assert result.stdout.index("not medical advice") < result.stdout.index("> hello")
+    assert result.stdout.count("> ") == 3 and "[doctor_referral]" in result.stdout
+    assert "Processed" not in result.stderr
+
+
+def test_a_typed_intent_that_no_button_sends_is_read_as_words(
+    cfg: Settings, trained_model: Path, tmp_path: Path
+) -> None:
+    """As on every served channel: `/back` ran Rasa's action_back (the reply was the
+    disclaimer alone, and the conversation was rewound); our buttons' payloads work."""
+    objects, _ = ask(
+        cfg,
+        ["/back", "/restart", "/session_start", "/ask_naltrexone"],
+        tmp=tmp_path,
+    )
+    for obj in objects[:3]:
+        assert [r for r in obj["replies"] if "not medical advice" not in r], obj
+    assert objects[3]["route"] == "article_answer" and objects[3]["citations"]

@@ -73,8 +73,41 @@ def test_ask_report_forget_purge(cfg: Settings, trained_model: Path, store_env: 
     assert "Nothing stored" in ldn_bot(cfg, store_env, "forget", "alice")
 
     assert "0 ledger row(s)" in ldn_bot(cfg, store_env, "purge")  # 90 days: bob stays
-    assert "1 ledger row(s)" in ldn_bot(cfg, store_env, "purge", "--days", "0")
+    assert "1 ledger row(s)" in ldn_bot(cfg, store_env, "purge", "--days", "0", "--yes")
     assert count(store_env, "SELECT count(*) FROM events") == 0
+
+
+def test_purge_says_what_it_would_delete_and_asks(
+    cfg: Settings, trained_model: Path, store_env: dict
+) -> None:
+    """purge deleted at once, without saying what; now it says, and deletes only with
+    --yes or a "y" on the terminal; --dry-run and a refusal delete nothing."""
+    ldn_bot(cfg, store_env, "ask", "--json", "--session", "carol", "hello")
+    said = ldn_bot(cfg, store_env, "purge")  # 90 days: carol stays
+    assert "0 ledger row(s)" in said and "Nothing to delete." in said
+    events = count(store_env, "SELECT count(*) FROM events")
+    said = ldn_bot(cfg, store_env, "purge", "--days", "0", "--dry-run")
+    assert f"1 conversation(s): {events} conversation event(s), 1 ledger row(s)" in said
+    assert "nothing deleted" in said
+    refused = purge_without_yes(cfg, store_env)
+    assert refused.returncode == 1 and "--yes" in refused.stderr
+    assert count(store_env, "SELECT count(*) FROM ledger_turns") == 1
+    assert count(store_env, "SELECT count(*) FROM events") == events
+    assert "1 ledger row(s)" in ldn_bot(cfg, store_env, "purge", "--days", "0", "--yes")
+    assert count(store_env, "SELECT count(*) FROM events") == 0
+
+
+def purge_without_yes(cfg: Settings, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`purge` with no terminal to ask on and no --yes."""
+    return subprocess.run(
+        [sys.executable, "-m", "ldn_bot.cli", "purge", "--days", "0"],
+        cwd=cfg.root,
+        env={**os.environ, **env},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_an_unreachable_database_is_a_clear_message(cfg: Settings, tmp_path: Path) -> None:

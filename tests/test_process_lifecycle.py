@@ -304,6 +304,41 @@ def test_a_foreign_process_on_the_web_port_stops_serve(cfg: Settings, tmp_path: 
     assert f"port {port} is in use by another program: choose --port or stop it" in serve.log()
 
 
+@pytest.mark.parametrize("taken", ["port", "action_port"])
+def test_a_taken_port_is_one_clear_line_and_a_non_zero_exit(
+    cfg: Settings, tmp_path: Path, taken: str
+) -> None:
+    """It printed "ldn-bot is up", then a traceback, and exited 0 (issue 14)."""
+    port = free_port()
+    with impostor_on(port):
+        serve = start_serve(cfg, tmp_path, {}, **{taken: port})
+        code = serve.process.wait(timeout=120)
+    option = "--" + taken.replace("_", "-")
+    assert code == 1
+    assert serve.log().splitlines() == [
+        f"ldn-bot: port {port} is in use by another program: choose {option} or stop it"
+    ]
+
+
+def test_serve_says_it_is_up_only_once_it_accepts_connections(
+    cfg: Settings, trained_model: Path, tmp_path: Path
+) -> None:
+    """It printed "ldn-bot is up" about 6 s before the server took connections."""
+    serve = start_serve(cfg, tmp_path, {})
+    try:
+        deadline = time.monotonic() + 180
+        while "ldn-bot is up" not in serve.log():
+            assert serve.process.poll() is None, serve.log()[-3000:]
+            assert time.monotonic() < deadline, serve.log()[-3000:]
+            time.sleep(0.05)
+        # At once: connections are accepted and the model is loaded (503 while loading).
+        with urllib.request.urlopen(f"{serve.url}/health", timeout=5) as reply:
+            assert reply.status == 200
+            assert json.loads(reply.read())["status"] == "ok"
+    finally:
+        stop(serve.process)
+
+
 def ask(url: str, sender: str, text: str) -> tuple[int, list[str]]:
     request = urllib.request.Request(
         f"{url}/webhooks/rest/webhook",

@@ -10,13 +10,15 @@ import dataclasses
 import json
 import os
 import re
+import signal
 import sys
 import textwrap
+import threading
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ldn_bot.logs import configure_logging
 from ldn_bot.settings import Settings, settings
@@ -30,10 +32,18 @@ ASK_CONCURRENCY = 4
 
 CHAT_HELP = """Commands:
   /help      this help
-  /sources   citations of the last answer
+  /sources   the article's sentences the last answer quoted, and the article's address
+  /debug     show or hide each turn's route, intent, confidence and guard rule
   /restart   start a new conversation
-  /quit      leave (Ctrl-D works too)
+  /quit      leave (Ctrl-D, or Ctrl-C twice at an empty prompt, works too)
+  1, 2, ...  pick one of the numbered choices under a reply
+Ctrl-C clears the line (or stops waiting for an answer).
 Ask anything about what the article says about low-dose naltrexone (LDN) and MS."""
+
+CHAT_COMMANDS = ("/help", "/sources", "/debug", "/restart", "/quit", "/exit")
+GOODBYE = "Goodbye, and take care. For anything about your own treatment, ask your doctor."
+ARTICLE_URL = "https://www.medicalnewstoday.com/articles/325455.php"
+_DISCLAIMER = frozenset({"utter_disclaimer"})
 
 
 def _progress(message: str) -> None:
@@ -66,14 +76,23 @@ def cmd_ask(cfg: Settings, args: argparse.Namespace) -> int:
     """
     from ldn_bot.runtime import running_assistant
 
+    disclaimer_shown = False
+
     def emit(result: TurnResult) -> None:
+        nonlocal disclaimer_shown
         if args.json:
             print(json.dumps(result.as_json(), ensure_ascii=False), flush=True)
-        else:
-            print(f"> {result.question}")
-            for reply in result.replies:
-                print(textwrap.indent(reply, "  "))
-            print(f"  [{result.route}]\n", flush=True)
+            return
+        # Each line is a conversation of its own, and each starts with the disclaimer:
+        # shown once, at the top, not under every question.
+        disclaimers = [r for r in result.replies if r not in result.shown(without=_DISCLAIMER)]
+        if disclaimers and not disclaimer_shown:
+            print(f"{disclaimers[0]}\n")
+            disclaimer_shown = True
+        print(f"> {result.question}")
+        for reply in result.shown(without=_DISCLAIMER):
+            print(textwrap.indent(reply, "  "))
+        print(f"  [{result.route}]\n", flush=True)
 
     async def answer_all(assistant: Assistant) -> None:
         loop = asyncio.get_running_loop()
@@ -95,7 +114,12 @@ def cmd_ask(cfg: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_chat(cfg: Settings, _args: argparse.Namespace) -> int:
-    """The interactive shell: readline history, slash commands, Ctrl-D to leave."""
+    """The interactive shell: readline history, slash commands, numbered quick replies.
+
+    Ctrl-C clears the line, like a shell, or stops waiting for an answer; a second one at
+    an empty prompt, Ctrl-D or /quit leaves. The action server started here is in its own
+    session (the terminal's Ctrl-C never reaches it) and supervised (restarted if it dies).
+    """
     import readline
 
     from ldn_bot.runtime import running_assistant
@@ -106,12 +130,16 @@ def cmd_chat(cfg: Settings, _args: argparse.Namespace) -> int:
         readline.read_history_file(history)
     readline.set_history_length(1000)
 
-    with running_assistant(cfg, _progress) as (assistant, loop):
-        sender = f"chat-{uuid.uuid4().hex}"
-        last_citations: list[str] = []
+    with running_assistant(cfg, _progress, supervised=True) as (assistant, loop):
+        turns = InterruptibleTurns(assistant, loop)
+        chat = Chat(cfg, turns.ask)
+        # The disclaimer is the conversation's first reply too, but a first turn that
+        # Ctrl-C stopped waiting for never shows it.
         print(
-            "LDN-bot: answers from one article (Medical News Today, 2019). Type /help for commands."
+            "LDN-bot: answers from one article (Medical News Today, 2019), not medical advice;"
+            " dose questions go to your doctor. Type /help for commands."
         )
+        armed = False  # the last key was a Ctrl-C: another at an empty prompt leaves
         while True:
             try:
                 line = input("you> ")
@@ -119,29 +147,159 @@ def cmd_chat(cfg: Settings, _args: argparse.Namespace) -> int:
                 print()
                 break
             except KeyboardInterrupt:
+                typed = readline.get_line_buffer()
                 print()
+                if armed and not typed:
+                    break
+                armed = True
+                if not typed:
+                    print("(Ctrl-C again or Ctrl-D to leave)")
                 continue
-            command = line.strip().lower()
-            if command in {"/quit", "/exit"}:
+            armed = False
+            if not chat.handle(line):
                 break
-            if command == "/help":
-                print(CHAT_HELP)
-                continue
-            if command == "/restart":
-                sender, last_citations = f"chat-{uuid.uuid4().hex}", []
-                print("(new conversation)")
-                continue
-            if command == "/sources":
-                print(_sources(cfg, last_citations))
-                continue
-            result = loop.run_until_complete(assistant.ask(line, sender))
-            for reply in result.replies:
-                print(_wrap(reply))
-            if result.citations:
-                last_citations = result.citations
+        print(GOODBYE)
+        turns.finish()
     with contextlib.suppress(OSError):
         readline.write_history_file(history)
     return 0
+
+
+class InterruptibleTurns:
+    """Turns of the terminal chat that Ctrl-C stops waiting for.
+
+    While a turn runs, SIGINT is the event loop's (`add_signal_handler`): it never raises
+    `KeyboardInterrupt` inside Rasa's code (which would leave the conversation half
+    written). The turn goes on in the background and its replies are dropped; the next
+    turn of the conversation waits for it (Rasa's lock), and `finish()` for all of them.
+    """
+
+    def __init__(self, assistant: Assistant, loop: asyncio.AbstractEventLoop) -> None:
+        self.assistant = assistant
+        self.loop = loop
+        self.dropped: set[asyncio.Task[TurnResult]] = set()
+
+    def ask(self, text: str, sender: str) -> TurnResult | None:
+        """The turn's result, or None when Ctrl-C stopped the wait."""
+        task = self.loop.create_task(self.assistant.ask(text, sender))
+        try:
+            self.loop.run_until_complete(self._wait(task))
+        finally:
+            # uvloop (Rasa's loop) leaves its own handler in place when the loop is not
+            # running: the prompt's Ctrl-C must raise KeyboardInterrupt again.
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        if task.done():
+            return task.result()
+        print()  # after the terminal's "^C"
+        self.dropped.add(task)
+        task.add_done_callback(self.dropped.discard)
+        return None
+
+    @staticmethod
+    async def _wait(task: asyncio.Task[TurnResult]) -> None:
+        """Until the turn ends or Ctrl-C comes (the handler is added and removed while
+        the loop runs: uvloop ignores a removal while it does not)."""
+        loop = asyncio.get_running_loop()
+        interrupted = loop.create_future()
+
+        def on_sigint() -> None:
+            if not interrupted.done():
+                interrupted.set_result(None)
+
+        loop.add_signal_handler(signal.SIGINT, on_sigint)
+        try:
+            await asyncio.wait({task, interrupted}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            loop.remove_signal_handler(signal.SIGINT)
+            interrupted.cancel()
+
+    def finish(self, timeout: float = 30.0) -> None:
+        """Let the turns Ctrl-C left behind end (their conversation is stored)."""
+        if self.dropped:
+            self.loop.run_until_complete(asyncio.wait(set(self.dropped), timeout=timeout))
+
+
+class Chat:
+    """What the terminal chat does with one line (no terminal here: testable as it is)."""
+
+    def __init__(
+        self,
+        cfg: Settings,
+        ask: Callable[[str, str], TurnResult | None],
+        out: Callable[[str], None] = print,
+    ) -> None:
+        self.cfg = cfg
+        self.ask = ask
+        self.out = out
+        self.sender = _chat_sender()
+        self.debug = False
+        self.citations: list[str] | None = None  # None: no reply yet
+        self.choices: tuple[tuple[str, str], ...] = ()
+
+    def handle(self, line: str) -> bool:
+        """Act on `line`; False when the person leaves."""
+        text = line.strip()
+        if not text:
+            return True  # an empty line sends nothing
+        if text.startswith("/"):
+            return self.command(text)
+        if text.isdigit() and 1 <= int(text) <= len(self.choices):
+            title, payload = self.choices[int(text) - 1]
+            self.out(f"(you chose: {title})")
+            self.turn(payload)
+            return True
+        self.turn(line)
+        return True
+
+    def command(self, text: str) -> bool:
+        command = text.split()[0].lower()
+        if command in {"/quit", "/exit"}:
+            return False
+        if command == "/help":
+            self.out(CHAT_HELP)
+        elif command == "/restart":
+            self.sender, self.citations, self.choices = _chat_sender(), None, ()
+            self.out("(new conversation)")
+        elif command == "/sources":
+            self.out(_sources(self.cfg, self.citations))
+        elif command == "/debug":
+            self.debug = not self.debug
+            self.out(f"(debug {'on' if self.debug else 'off'})")
+        else:
+            self.out(f"unknown command {command!r}, see /help")
+        return True
+
+    def turn(self, text: str) -> None:
+        result = self.ask(text, self.sender)
+        if result is None:
+            self.out("(stopped waiting: that answer is dropped)")
+            return
+        for reply in result.replies:
+            self.out(_wrap(reply))
+        self.citations = list(result.citations)
+        self.choices = result.buttons
+        if self.choices:
+            self.out(
+                "     "
+                + "   ".join(f"[{n}] {title}" for n, (title, _) in enumerate(self.choices, 1))
+            )
+        if self.debug:
+            self.out(_debug_line(result))
+
+
+def _chat_sender() -> str:
+    return f"chat-{uuid.uuid4().hex}"
+
+
+def _debug_line(result: TurnResult) -> str:
+    confidence = "-" if result.confidence is None else f"{result.confidence:.2f}"
+    guard = result.guard_rule or "none"
+    if result.guard_rule and result.guard_source:
+        guard += f" ({result.guard_source})"
+    return (
+        f"     · route {result.route}, intent {result.intent or '-'} ({confidence}), "
+        f"guard rule {guard}"
+    )
 
 
 def _store(cfg: Settings) -> Engine:
@@ -169,18 +327,35 @@ def cmd_forget(cfg: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_purge(cfg: Settings, args: argparse.Namespace) -> int:
-    """Delete everything older than the retention period."""
-    from ldn_bot.ledger.conversations import purge
+    """Delete everything older than the retention period, after saying what and asking."""
+    from ldn_bot.ledger.conversations import purge, purge_preview
 
     days = cfg.retention_days if args.days is None else args.days
     if days < 0:
-        raise RuntimeError("the retention period must be 0 days or more")
+        raise UsageError(f"--days must be 0 or more, not {days}")
     before = datetime.now(timezone.utc) - timedelta(days=days)
-    removed = purge(_store(cfg), before=before, quarantine_dir=cfg.quarantine_dir)
-    print(
-        f"Purged everything before {before:%Y-%m-%d %H:%M} UTC ({days} days kept): "
-        f"removed {removed}."
-    )
+    engine = _store(cfg)
+    found = purge_preview(engine, before=before, quarantine_dir=cfg.quarantine_dir)
+    print(f"Older than {days} days (before {before:%Y-%m-%d %H:%M} UTC): {found}.")
+    if not (found.events or found.turns or found.votes or found.quarantined):
+        print("Nothing to delete.")
+        return 0
+    if args.dry_run:
+        print("Dry run: nothing deleted.")
+        return 0
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print("Not deleted: confirm with --yes (no terminal to ask on).", file=sys.stderr)
+            return 1
+        try:
+            answer = input("Delete them for good? [y/N] ")
+        except EOFError:
+            answer = ""
+        if answer.strip().lower() not in {"y", "yes"}:
+            print("Nothing deleted.")
+            return 1
+    removed = purge(engine, before=before, quarantine_dir=cfg.quarantine_dir)
+    print(f"Purged: removed {removed}.")
     return 0
 
 
@@ -263,21 +438,39 @@ def cmd_serve(cfg: Settings, args: argparse.Namespace) -> int:
             action_server=actions.status,
         )
         local = f"http://{args.host}:{args.port}"
-        print(f"ldn-bot is up: open {local}/  (Ctrl-C stops everything)", flush=True)
-        for line in exposure.summary(local):
-            print(line, flush=True)
-        print(f"Conversations and ledger: {_redacted(cfg.conversations_url)}", flush=True)
-        if cfg.redis_url:
-            print(f"Lock store: {_redacted(cfg.redis_url)}", flush=True)
-        if cfg.database_url and not os.environ.get("LDN_BOT_SALT"):
-            _progress("LDN_BOT_SALT is not set: servers sharing this database must share it")
-        if slack is None:
-            print("Slack: off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to switch it on)")
-        else:
-            public = (args.public_url or "https://YOUR-PUBLIC-HOST").rstrip("/")
-            print(f"Slack: on. Request URL to paste into your Slack app: {public}{WEBHOOK_PATH}")
-            print(f"       (this server answers it at {local}{WEBHOOK_PATH}; Slack needs HTTPS)")
+        up = threading.Event()
+
+        def announce(*_: object) -> None:
+            """Once the model is loaded and the socket accepts connections, not before."""
+            up.set()
+            print(f"ldn-bot is up: open {local}/  (Ctrl-C stops everything)", flush=True)
+            for line in exposure.summary(local):
+                print(line, flush=True)
+            print(f"Conversations and ledger: {_redacted(cfg.conversations_url)}", flush=True)
+            if cfg.redis_url:
+                print(f"Lock store: {_redacted(cfg.redis_url)}", flush=True)
+            if cfg.database_url and not os.environ.get("LDN_BOT_SALT"):
+                _progress("LDN_BOT_SALT is not set: servers sharing this database must share it")
+            if slack is None:
+                print(
+                    "Slack: off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to switch it on)",
+                    flush=True,
+                )
+            else:
+                public = (args.public_url or "https://YOUR-PUBLIC-HOST").rstrip("/")
+                print(
+                    f"Slack: on. Request URL to paste into your Slack app: {public}{WEBHOOK_PATH}"
+                )
+                print(
+                    f"       (this server answers it at {local}{WEBHOOK_PATH}; Slack needs HTTPS)",
+                    flush=True,
+                )
+
+        app.register_listener(announce, "after_server_start")
+        _progress("Loading the model...")
         app.run(sock=web_socket, workers=1, access_log=False, motd=False)
+    if not up.is_set():
+        raise RuntimeError("serve stopped before it was up (see the messages above)")
     return 0
 
 
@@ -300,39 +493,82 @@ def _wrap(reply: str, width: int = 100) -> str:
     return "bot> " + "\n".join(lines)[5:]
 
 
-def _sources(cfg: Settings, citations: Sequence[str]) -> str:
+def _sources(cfg: Settings, citations: Sequence[str] | None) -> str:
+    """The sentences the last reply quoted, with their ids and the article's address."""
+    if citations is None:
+        return "No answer yet: ask a question first."
     if not citations:
-        return "No article answer yet: ask a question first."
+        return "The last reply quoted nothing from the article."
     from ldn_bot.knowledge.base import knowledge_base
 
     kb = knowledge_base(cfg.article_path)
-    return "\n".join(f"[{unit}] {kb.unit_text(unit)}" for unit in citations)
+    quoted = [f"[{unit}] {kb.unit_text(unit)}" for unit in citations]
+    return "\n".join([*quoted, f"From: {kb.article.citation} {ARTICLE_URL}"])
+
+
+class UsageError(Exception):
+    """An argument that parses but does not make sense: exit 2 with the command's usage."""
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number from 1 to 65535, not {text!r}")
+    return port
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("ldn-bot")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ldn-bot", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="ldn-bot",
+        description="An assistant that answers from one article about low-dose naltrexone "
+        "(LDN) and MS, and refers every dose question to a doctor.",
+    )
+    parser.add_argument("--version", action="version", version=f"ldn-bot {_version()}")
     store = argparse.ArgumentParser(add_help=False)
     store.add_argument(
         "--database-url",
         help="conversations and ledger database "
         "(default: LDN_BOT_DATABASE_URL, else SQLite in var/)",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("train", help="train the model if data or config changed")
-    sub.add_parser("chat", help="interactive terminal chat")
-    ask = sub.add_parser("ask", help="answer questions from arguments or stdin (one per line)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, summary: str, **kwargs: Any) -> argparse.ArgumentParser:
+        """A subcommand whose one-line summary is in `ldn-bot --help` and on its own help."""
+        found = sub.add_parser(
+            name, help=summary, description=summary[:1].upper() + summary[1:] + ".", **kwargs
+        )
+        found.set_defaults(usage_of=found)
+        return found
+
+    command("train", "train the model if data or config changed")
+    command("chat", "talk to the assistant in this terminal")
+    ask = command("ask", "answer questions from arguments or stdin, one per line")
     ask.add_argument("questions", nargs="*", help="questions; read from stdin when none")
     ask.add_argument("--json", action="store_true", help="one JSON object per question")
     ask.add_argument("--session", help="continue one conversation with this id across all lines")
-    serve = sub.add_parser(
-        "serve", parents=[store], help="web chat, REST, socket.io and Slack on one server"
+    serve = command(
+        "serve", "run the web chat, REST, socket.io and Slack on one server", parents=[store]
     )
     serve.add_argument(
         "--redis-url", help="Redis lock store for several servers (default: LDN_BOT_REDIS_URL)"
     )
     serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default: localhost)")
-    serve.add_argument("--port", type=int, default=5005, help="web and Rasa port (default: 5005)")
-    serve.add_argument("--action-port", type=int, default=5055, help="action server port")
+    serve.add_argument("--port", type=_port, default=5005, help="web and Rasa port (default: 5005)")
+    serve.add_argument(
+        "--action-port", type=_port, default=5055, help="action server port (default: 5055)"
+    )
     serve.add_argument(
         "--enable-api",
         action="store_true",
@@ -373,10 +609,10 @@ def build_parser() -> argparse.ArgumentParser:
         "besides 127.0.0.1, localhost and [::1]; other Host headers get 421 "
         "(repeatable; default: LDN_BOT_ALLOWED_HOSTS, comma-separated)",
     )
-    forget = sub.add_parser(
+    forget = command(
         "forget",
+        "delete a person's conversations, ledger rows, votes and set-aside items",
         parents=[store],
-        help="delete a person's conversations, ledger rows, votes and set-aside items",
     )
     forget.add_argument(
         "sender_id",
@@ -385,13 +621,13 @@ def build_parser() -> argparse.ArgumentParser:
         "the web session id the browser keeps, a Slack user id (U123: every conversation "
         "of that user), an `ask --session` id",
     )
-    purge = sub.add_parser(
-        "purge", parents=[store], help="delete everything older than the retention period"
-    )
+    purge = command("purge", "delete everything older than the retention period", parents=[store])
     purge.add_argument(
         "--days", type=int, help="keep this many days (default: LDN_BOT_RETENTION_DAYS, 90)"
     )
-    report = sub.add_parser("report", parents=[store], help="HTML report of the ledger")
+    purge.add_argument("--yes", action="store_true", help="delete without asking")
+    purge.add_argument("--dry-run", action="store_true", help="only say what would be deleted")
+    report = command("report", "write the HTML report of the ledger", parents=[store])
     report.add_argument("--since", type=_date, help="only turns from this date (YYYY-MM-DD)")
     report.add_argument("--out", default="report.html", help="the HTML file (default: report.html)")
     return parser
@@ -415,7 +651,11 @@ PRIVATE_UMASK = 0o077
 
 def main(argv: Sequence[str] | None = None) -> int:
     os.umask(PRIVATE_UMASK)  # inherited by the action server serve starts
-    args = build_parser().parse_args(argv)
+    args, unknown = build_parser().parse_known_args(argv)
+    if unknown:  # argparse would show the top-level usage: show the command's
+        args.usage_of.error(f"unrecognized arguments: {' '.join(unknown)}")
+    if args.command == "serve" and args.port == args.action_port:
+        args.usage_of.error(f"--port and --action-port must differ (both {args.port})")
     configure_logging()
     if not os.environ.get("LDN_BOT_DEBUG"):
         os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
@@ -431,6 +671,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command](cfg, args)
     except KeyboardInterrupt:
         return 130
+    except UsageError as error:
+        args.usage_of.error(str(error))  # exits 2
+        raise
     except RuntimeError as error:
         print(f"ldn-bot: {error}", file=sys.stderr)
         return 1

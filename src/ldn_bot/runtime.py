@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import dataclasses
 import errno
 import functools
 import hashlib
 import http.client
+import io
 import logging
 import os
 import signal
@@ -52,6 +54,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage  # n
 _silence_warnings()  # again: importing TensorFlow (above) resets the filters
 
 from ldn_bot import action_auth  # noqa: E402
+from ldn_bot.payloads import as_sent, button_payloads  # noqa: E402
 from ldn_bot.routing import Route, response_name, route_for  # noqa: E402
 from ldn_bot.settings import Settings  # noqa: E402
 from rasa_project import patches  # noqa: E402
@@ -117,7 +120,12 @@ def ensure_model(cfg: Settings, progress: Progress = lambda _msg: None) -> Path:
 
     cfg.models_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    with contextlib.redirect_stdout(sys.stderr):
+    # Rasa's own output (its tqdm bars: "Processed rules/trackers/actions", hundreds of
+    # updates, and its green "model is trained" line) is kept back: one line of ours
+    # says it, and Rasa's is shown only when training fails (or with LDN_BOT_DEBUG).
+    verbose = bool(os.environ.get("LDN_BOT_DEBUG"))
+    captured = io.StringIO()
+    with _training_output(verbose, captured):
         result = train(
             domain=str(cfg.domain_path),
             config=str(cfg.config_path),
@@ -126,9 +134,34 @@ def ensure_model(cfg: Settings, progress: Progress = lambda _msg: None) -> Path:
             fixed_model_name=path.name.removesuffix(".tar.gz"),
         )
     if result.code != 0 or not path.exists():
+        sys.stderr.write(captured.getvalue()[-5000:])
         raise RuntimeError(f"training failed (code {result.code}); run `make train` to see why")
     progress(f"Model trained in {time.monotonic() - started:.0f} s: {path.name}")
     return path
+
+
+@contextlib.contextmanager
+def _training_output(verbose: bool, captured: io.StringIO) -> Iterator[None]:
+    """Rasa's training chatter: to stderr when `verbose`, else into `captured`.
+
+    Rasa's tqdm bars are off while its `LOG_LEVEL` says WARNING (`rasa.shared.utils.io.
+    is_logging_disabled`, read at each bar), and `TQDM_DISABLE` switches off any other.
+    """
+    if verbose:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+        return
+    saved = {name: os.environ.get(name) for name in ("LOG_LEVEL", "TQDM_DISABLE")}
+    os.environ.update(LOG_LEVEL="WARNING", TQDM_DISABLE="1")
+    try:
+        with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
+            yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def free_port() -> int:
@@ -487,6 +520,9 @@ def _iso(wall: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(wall))
 
 
+_NOT_JSON = {"not_json": True}
+
+
 @dataclass(frozen=True)
 class TurnResult:
     """One question and everything the assistant sent back (the `ask --json` object)."""
@@ -499,9 +535,22 @@ class TurnResult:
     citations: list[str]
     guard_rule: str | None = None  # the guard rule that decided, if one did
     guard_source: str | None = None  # message | window | context (`ldn_bot.guard.conversation`)
+    # For the terminal, not in `ask --json`: each reply's response name (parallel to
+    # `replies`) and the quick replies offered, as (title, payload).
+    responses: tuple[str, ...] = dataclasses.field(default=(), metadata=_NOT_JSON)
+    buttons: tuple[tuple[str, str], ...] = dataclasses.field(default=(), metadata=_NOT_JSON)
 
     def as_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return {
+            field.name: copy.deepcopy(getattr(self, field.name))
+            for field in dataclasses.fields(self)
+            if not field.metadata.get("not_json")
+        }
+
+    def shown(self, *, without: frozenset[str] = frozenset()) -> list[str]:
+        """The replies, without those of the responses named in `without`."""
+        names = self.responses or ("",) * len(self.replies)
+        return [text for text, name in zip(self.replies, names, strict=True) if name not in without]
 
 
 class Assistant:
@@ -529,7 +578,10 @@ class Assistant:
         from rasa_project.tracker_store import ledger_store
 
         channel = RecordingOutputChannel()
-        await self.agent.handle_message(UserMessage(text, channel, sender_id, input_channel="cli"))
+        # As on every served channel (`rasa_project.web`): a typed `/intent` that is not one
+        # of our buttons' payloads is read as words (`/back` rewound the conversation).
+        sent = as_sent(text, self.payloads)
+        await self.agent.handle_message(UserMessage(sent, channel, sender_id, input_channel="cli"))
         store = ledger_store(self.agent)
         record = store.latest_turn(sender_id) if store is not None else None
         citations: list[str] = []
@@ -538,16 +590,35 @@ class Assistant:
                 if unit not in citations:
                     citations.append(unit)
         route = route_for(response_name(message) for message in channel.sent)
+        with_text = [message for message in channel.sent if message.get("text")]
         return TurnResult(
             question=text,
-            replies=[message["text"] for message in channel.sent if message.get("text")],
+            replies=[message["text"] for message in with_text],
             route=route.value,
             intent=record.intent if record else None,
             confidence=_confidence(record.confidence) if record else None,
             citations=citations if route is Route.ARTICLE_ANSWER else [],
             guard_rule=record.guard_rule if record else None,
             guard_source=record.guard_source if record else None,
+            responses=tuple(response_name(message) for message in with_text),
+            buttons=tuple(_buttons(channel.sent)),
         )
+
+    @functools.cached_property
+    def payloads(self) -> frozenset[str]:
+        """The `/` payloads of our buttons, which a message may send as they are."""
+        domain = self.agent.domain
+        return button_payloads(domain.responses if domain is not None else {})
+
+
+def _buttons(sent: list[dict[str, Any]]) -> Iterator[tuple[str, str]]:
+    """The (title, payload) of each quick reply offered in a turn's messages."""
+    for message in sent:
+        for button in message.get("buttons") or message.get("quick_replies") or ():
+            if isinstance(button, dict):
+                title, payload = button.get("title"), button.get("payload")
+                if isinstance(title, str) and isinstance(payload, str):
+                    yield title, payload
 
 
 class RecordingOutputChannel(CollectingOutputChannel):
@@ -656,12 +727,17 @@ def _confidence(value: Any) -> float | None:
 
 @contextlib.contextmanager
 def running_assistant(
-    cfg: Settings, progress: Progress = lambda _msg: None
+    cfg: Settings, progress: Progress = lambda _msg: None, *, supervised: bool = False
 ) -> Iterator[tuple[Assistant, asyncio.AbstractEventLoop]]:
-    """Model (trained if needed), action server and agent, torn down on exit."""
+    """Model (trained if needed), action server and agent, torn down on exit.
+
+    `supervised`: the action server is restarted when it dies or hangs (the terminal
+    chat: a long session must not lose its article answers to one crash).
+    """
     model = ensure_model(cfg, progress)
     progress("Starting the action server...")
-    with ActionServer(cfg) as actions:
+    server = SupervisedActionServer(cfg) if supervised else ActionServer(cfg)
+    with server as actions:
         progress("Loading the model...")
         loop = asyncio.new_event_loop()
         try:

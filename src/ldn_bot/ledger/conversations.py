@@ -20,6 +20,8 @@ from sqlalchemy import (
     Table,
     Text,
     delete,
+    func,
+    inspect,
     or_,
     select,
     text,
@@ -214,3 +216,38 @@ def purge(engine: Engine, *, before: datetime, quarantine_dir: Path | None = Non
         kept.purge(before=cutoff.timestamp()) for kept in _quarantines(quarantine_dir)
     )
     return Removed(events.rowcount, turns.rowcount, votes.rowcount, quarantined=quarantined)
+
+
+def purge_preview(
+    engine: Engine, *, before: datetime, quarantine_dir: Path | None = None
+) -> Removed:
+    """What `purge` with the same arguments would delete now, deleting nothing
+    (`ldn-bot purge --dry-run`, and the question before a purge)."""
+    cutoff = before.astimezone(timezone.utc)
+    with Session(engine, future=True) as session:
+        votes = session.scalar(
+            select(func.count()).select_from(FeedbackVote).where(FeedbackVote.created_at < cutoff)
+        )
+        turns = session.scalar(
+            select(func.count()).select_from(LedgerTurn).where(LedgerTurn.created_at < cutoff)
+        )
+        events = conversations = 0
+        if inspect(engine).has_table(EVENTS.name):  # Rasa creates it with the first message
+            old = EVENTS.c.timestamp < cutoff.timestamp()
+            events = session.scalar(select(func.count()).select_from(EVENTS).where(old))
+            conversations = session.scalar(
+                select(func.count(func.distinct(EVENTS.c.sender_id))).where(old)
+            )
+    quarantined = sum(
+        len(line.get("items", []))
+        for kept in _quarantines(quarantine_dir)
+        for line in kept.read()
+        if float(line.get("at") or 0) < cutoff.timestamp()
+    )
+    return Removed(
+        int(events or 0),
+        int(turns or 0),
+        int(votes or 0),
+        conversations=int(conversations or 0),
+        quarantined=quarantined,
+    )
