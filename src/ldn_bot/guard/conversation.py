@@ -196,7 +196,6 @@ class ConversationGuard:
             and guess.confidence >= self.rules.min_confidence
         )
 
-
     def _is_question(self, plain: str) -> bool:
         return is_question(plain, self.rules)
 
