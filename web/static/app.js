@@ -53,6 +53,11 @@
       withRules: false,
       docViewer: false,
       displayUnreadCount: true,
+      // rasa-webchat holds back every bot message for 30 ms per character (0.8 to 3 s),
+      // and its quick replies until the last one is shown: show replies as they come.
+      customMessageDelay: function () {
+        return 0;
+      },
       // Page-level status line (the widget only shows "Connecting…" inside
       // the open chat window).
       onSocketEvent: {
