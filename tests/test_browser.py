@@ -377,3 +377,54 @@ def test_the_privacy_text_says_what_the_server_keeps(
     assert page.locator("section.privacy .ldn-delete-ask").is_visible()
     page.screenshot(path=str(cfg.root / "reports" / "browser" / "privacy.png"), full_page=True)
     context.close()
+
+
+def test_a_question_sent_before_the_welcome_is_shown_after_it(browser: object, server: str) -> None:
+    """The greeting raced the user: a question sent as soon as the box was enabled was
+    shown above the welcome messages (which then took thumbs). It is held until they are
+    in, then sent, and its answer takes the vote."""
+    context = browser.new_context()  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.goto(server)
+    page.locator("button.rw-launcher").click()
+    # In one task, the moment the box is enabled: type and send (as the widget's Enter does).
+    bots_when_sent = page.evaluate(
+        """(selector) => new Promise((resolve) => {
+            const tick = () => {
+                const input = document.querySelector(".rw-new-message");
+                if (!input || input.disabled) { setTimeout(tick, 2); return; }
+                const setter = Object.getOwnPropertyDescriptor(
+                    Object.getPrototypeOf(input), "value").set;
+                setter.call(input, "what is naltrexone approved for?");
+                input.dispatchEvent(new Event("input", {bubbles: true}));
+                const bots = document.querySelectorAll(selector).length;
+                document.querySelector("form.rw-sender")
+                    .dispatchEvent(new Event("submit", {cancelable: true}));
+                resolve(bots);
+            };
+            tick();
+        })""",
+        BOT,
+    )
+    assert bots_when_sent == 0  # the race was run: nothing of the welcome was shown yet
+    _wait_text(page, "alcohol dependence")
+    order = page.locator("#rw-messages > .rw-group-message > .rw-message").evaluate_all(
+        "(ms) => ms.map(m => (m.parentElement.classList.contains('rw-from-client')"
+        " ? 'user: ' : 'bot: ') + m.innerText.replace(/\\s+/g, ' '))"
+    )
+    first_user = next(i for i, line in enumerate(order) if line.startswith("user: "))
+    # the disclaimer and the greeting, then the question, then its answer
+    assert first_user >= 2 and "not medical advice" in order[0], order
+    assert "alcohol dependence" in " ".join(order[first_user + 1 :]), order
+    assert page.locator(f"{BOT} .ldn-feedback").count() >= 1
+    welcome = page.locator("#rw-messages > .rw-group-message > .rw-message")
+    assert welcome.nth(0).locator(".ldn-feedback").count() == 0
+    assert welcome.nth(1).locator(".ldn-feedback").count() == 0
+    answer = page.locator("#rw-messages .rw-from-response").filter(has_text="alcohol dependence")
+    answer.last.locator(".ldn-vote-up").last.click()
+    page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('.ldn-feedback-note'))"
+        ".some(n => n.textContent.includes('Thanks'))",
+        timeout=10_000,
+    )
+    context.close()

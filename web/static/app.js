@@ -638,6 +638,56 @@
     }
   });
 
+  // A question sent before the welcome messages of a new conversation have arrived would
+  // be shown above them (and the welcome would then get thumbs): hold it until they are
+  // in, then send it (the text stays in the box meanwhile).
+  var held = false;
+  var welcomeSeenAt = 0;
+  var holdStarted = 0;
+
+  function botCount() {
+    return Array.prototype.filter.call(allMessages(), isBotMessage).length;
+  }
+
+  function welcomeIn() {
+    if (botCount() === 0) return holdStarted > 0 && Date.now() - holdStarted > 10000; // never came
+    // The welcome is a few messages in a row; its last one brings the quick replies.
+    if (root.querySelector(".rw-replies")) return true;
+    if (!welcomeSeenAt) welcomeSeenAt = Date.now();
+    return Date.now() - welcomeSeenAt > 1500;
+  }
+
+  function userSpokeYet() {
+    return root.querySelector("#rw-messages .rw-from-client") !== null;
+  }
+
+  function releaseHeld() {
+    if (!held) return;
+    if (!welcomeIn()) {
+      window.setTimeout(releaseHeld, 50);
+      return;
+    }
+    held = false;
+    var form = root.querySelector("form.rw-sender");
+    if (form) form.dispatchEvent(new Event("submit", { cancelable: true }));
+  }
+
+  root.addEventListener(
+    "submit",
+    function (ev) {
+      if (!ev.target.matches || !ev.target.matches("form.rw-sender")) return;
+      if (!held && (userSpokeYet() || welcomeIn())) return;
+      ev.preventDefault();
+      ev.stopPropagation();
+      if (!held) {
+        held = true;
+        holdStarted = Date.now();
+        window.setTimeout(releaseHeld, 50);
+      }
+    },
+    true
+  );
+
   // "Delete this conversation" (in the chat window and on the page), then confirm or cancel.
   document.addEventListener("click", function (ev) {
     var target = ev.target.closest && ev.target.closest(".ldn-delete button");
