@@ -428,3 +428,22 @@ def test_a_question_sent_before_the_welcome_is_shown_after_it(browser: object, s
         timeout=10_000,
     )
     context.close()
+
+
+def test_the_server_down_message_shows_in_the_open_chat(browser: object, server: str) -> None:
+    """It was only on the page, behind the open chat window (all of a phone's screen)."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.route("**/socket.io/**", lambda route: route.abort())  # the chat server is down
+    page.goto(server)
+    page.locator("button.rw-launcher").click()
+    status = page.locator(".rw-conversation-container .ldn-chat-status")
+    page.wait_for_function(
+        "() => (document.querySelector('.rw-conversation-container .ldn-chat-status') || {})"
+        ".textContent?.includes('cannot be reached')",
+        timeout=30_000,
+    )
+    assert status.is_visible()
+    box = status.bounding_box()
+    assert box is not None and 0 <= box["y"] < 844 and box["height"] > 0
+    context.close()

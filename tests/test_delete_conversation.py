@@ -135,6 +135,9 @@ def test_a_forged_or_foreign_delete_request_deletes_nothing(server: str, serve_v
     assert forget(server, body, origin=FOREIGN, content_type="text/plain")[0] == 415
     assert forget(server, body, content_type="application/x-www-form-urlencoded")[0] == 415
     assert stored(serve_var, session) == before
+    rebound = {"Content-Type": "application/json", "Host": "rebound.evil.example"}
+    raw = json.dumps(body).encode()
+    assert http(f"{server}/api/forget", method="POST", body=raw, headers=rebound)[0] == 421
     status, _, _ = http(f"{server}/api/forget")  # GET: not a way to delete
     assert status in (404, 405)
     assert stored(serve_var, session) == before
