@@ -65,6 +65,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.exc import SQLAlchemyError
 
+from ldn_bot.ledger.conversations import Removed, forget
 from ldn_bot.ledger.health import Availability, StoreHealth, describe, is_outage
 from ldn_bot.ledger.quarantine import CONVERSATIONS_FILE, LEDGER_FILE, Quarantine, plain
 from ldn_bot.ledger.schema import migrate
@@ -684,6 +685,27 @@ class LedgerTrackerStore(SQLTrackerStore):
         self._turns[tracker.sender_id] = record
         while len(self._turns) > 1000:
             self._turns.popitem(last=False)
+
+    async def forget(self, sender_id: str, salt: str) -> Removed:
+        """`ldn-bot forget` for one conversation (the web page's "Delete this
+        conversation"), on the database thread, so no write of it lands afterwards: what
+        waits is written first, then its events, ledger rows, votes and set-aside items
+        are deleted, and this server's memory of it is dropped."""
+        return await self._in_worker(self._forget_now, sender_id, salt)
+
+    def _forget_now(self, sender_id: str, salt: str) -> Removed:
+        if not self._database_usable():  # during an outage: nothing is deleted
+            raise SQLAlchemyError("the database is unavailable")
+        self.ledger_writer.flush(2.0)
+        removed = forget(
+            self.ledger.engine,
+            sender_id,
+            salt=salt,
+            quarantine_dir=self.quarantine.path.parent,
+        )
+        self._cache.pop(sender_id, None)
+        self._turns.pop(sender_id, None)
+        return removed
 
     def latest_turn(self, sender_id: str) -> TurnRecord | None:
         """The ledger record of the last turn saved for `sender_id` by this process."""

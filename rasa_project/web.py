@@ -42,7 +42,7 @@ from sanic_cors import CORS
 from sqlalchemy.exc import SQLAlchemyError
 
 from ldn_bot.exposure import Exposure, RestAccess
-from ldn_bot.feedback import FeedbackError, parse_feedback
+from ldn_bot.feedback import FeedbackError, parse_feedback, parse_forget
 from ldn_bot.http_framing import refuse_ambiguous_framing
 from ldn_bot.ledger.conversations import answer_of_bot_message, events_of
 from ldn_bot.payloads import WIDGET_PAYLOADS, as_sent, button_payloads
@@ -148,7 +148,15 @@ def create_app(
 
     @app.get("/config.js")
     async def config_js(_: Request) -> HTTPResponse:
-        config = {"socketUrl": "", "socketPath": "/socket.io/", "feedbackUrl": "./api/feedback"}
+        config = {
+            "socketUrl": "",
+            "socketPath": "/socket.io/",
+            "feedbackUrl": "./api/feedback",
+            "forgetUrl": "./api/forget",
+            # What the page's privacy text says is stored, and for how long.
+            "retentionDays": settings().retention_days,
+            "ledgerText": settings().ledger_text,
+        }
         return response.text(
             f"window.LDN_CONFIG = {json.dumps(config)};\n",
             content_type="application/javascript",
@@ -205,6 +213,47 @@ def create_app(
             logger.exception("feedback: the vote could not be stored")
             return _error("feedback is unavailable right now", 503)
         return response.empty(status=204)
+
+    @app.post("/api/forget")
+    async def forget_conversation(request: Request) -> HTTPResponse:
+        """ "Delete this conversation": `ldn-bot forget` for the caller's own web session
+        only (its events, ledger rows, votes and set-aside items). The page then starts
+        a new conversation with a new session id.
+
+        415 unless the body is JSON; 403 from another site or for a session id this server
+        did not sign (nothing is deleted); 400 for a malformed body; 503 when the
+        database cannot be reached. 200 with what was removed.
+        """
+        if not is_json(request.headers.get("content-type")):
+            return _error("send the request as 'Content-Type: application/json'", 415)
+        if not _same_site(request, exposure):
+            return _error("conversations are deleted from this server's own page only", 403)
+        try:
+            session_id = parse_forget(request.body)
+        except FeedbackError as error:
+            return _error(str(error), 400)
+        conversation = signer.verify(session_id)
+        if conversation is None:
+            return _error("not a session of this server: reload the page", 403)
+        sender_id = namespaced(SocketIOInput.name(), conversation)
+        store = ledger_store(request.app.ctx.agent)
+        if store is None:
+            return _error("deleting is unavailable right now", 503)
+        try:
+            removed = await store.forget(sender_id, settings().salt())
+        except (SQLAlchemyError, OSError):
+            logger.exception("forget: the conversation could not be deleted")
+            return _error("deleting is unavailable right now", 503)
+        return response.json(
+            {
+                "deleted": {
+                    "events": removed.events,
+                    "turns": removed.turns,
+                    "votes": removed.votes,
+                    "set_aside": removed.quarantined,
+                }
+            }
+        )
 
     @app.get("/health")
     async def health(request: Request) -> HTTPResponse:

@@ -3,14 +3,21 @@ against `ldn-bot serve`. Fails if the page requests any non-local URL."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
+import sqlite3
+import statistics
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
+from ldn_bot.ledger.store import sender_hash
 from ldn_bot.settings import Settings
 
 pytestmark = pytest.mark.model
@@ -184,3 +191,259 @@ def test_keyboard_only(browser: object, server: str) -> None:
 
 def test_chromium_is_debians() -> None:
     assert shutil.which("chromium") == str(CHROMIUM) or CHROMIUM.exists()
+
+
+# Questions for the reply-time figure: article answers, referrals, small talk, off topic.
+TIMED = [
+    "what is naltrexone approved for?",
+    "how much LDN should I take?",
+    "what did the 2017 study find?",
+    "is LDN safe?",
+    "hello",
+    "what's the capital of France?",
+    "how does LDN work?",
+    "can I cut a 50 mg tablet?",
+]
+
+
+def _rest_seconds(server: str, text: str, sender: str) -> float:
+    body = json.dumps({"sender": sender, "message": text}).encode()
+    request = urllib.request.Request(
+        f"{server}/webhooks/rest/webhook", data=body, headers={"Content-Type": "application/json"}
+    )
+    start = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=60) as reply:
+        assert reply.status == 200 and json.loads(reply.read())
+    return time.perf_counter() - start
+
+
+def _timed_ask(page: object, text: str) -> float:
+    """Milliseconds from Enter to the first bubble of the reply in the DOM (measured in the
+    page with performance.now() and a MutationObserver)."""
+    page.locator(".rw-new-message").fill(text)  # type: ignore[attr-defined]
+    page.evaluate(  # type: ignore[attr-defined]
+        """(selector) => {
+            const before = document.querySelectorAll(selector).length;
+            window.__ldnReply = null;
+            const observer = new MutationObserver(() => {
+                if (document.querySelectorAll(selector).length > before) {
+                    window.__ldnReply = performance.now() - window.__ldnSent;
+                    observer.disconnect();
+                }
+            });
+            observer.observe(document.getElementById("ldn-webchat"),
+                             {childList: true, subtree: true});
+            const input = document.querySelector(".rw-new-message");
+            input.addEventListener("keydown", () => { window.__ldnSent = performance.now(); },
+                                   {once: true, capture: true});
+        }""",
+        BOT,
+    )
+    page.keyboard.press("Enter")  # type: ignore[attr-defined]
+    page.wait_for_function("() => window.__ldnReply !== null", timeout=30_000)  # type: ignore[attr-defined]
+    return float(page.evaluate("() => window.__ldnReply"))  # type: ignore[attr-defined]
+
+
+def test_reply_time_in_the_widget(browser: object, server: str, cfg: Settings) -> None:
+    """Send-to-rendered time in the widget next to the REST latency of the same questions
+    (the figure for README; replies are asserted to render, timings are not asserted)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.goto(server)
+    opened = time.perf_counter()
+    page.locator("button.rw-launcher").click()
+    page.wait_for_function(
+        "() => document.querySelectorAll('.rw-reply').length > 0", timeout=30_000
+    )
+    quick_replies_ms = (time.perf_counter() - opened) * 1000
+    widget_ms = [_timed_ask(page, text) for text in TIMED]
+    rest_ms = [_rest_seconds(server, text, "reply-time") * 1000 for text in TIMED]
+    assert page.locator(BOT).count() > len(TIMED)
+    figures = {
+        "questions": len(TIMED),
+        "widget_p50_ms": round(statistics.median(widget_ms), 1),
+        "widget_max_ms": round(max(widget_ms), 1),
+        "rest_p50_ms": round(statistics.median(rest_ms), 1),
+        "rest_max_ms": round(max(rest_ms), 1),
+        "widget_minus_rest_p50_ms": round(
+            statistics.median(widget_ms) - statistics.median(rest_ms), 1
+        ),
+        "quick_replies_after_open_ms": round(quick_replies_ms, 1),
+        "widget_ms": [round(ms, 1) for ms in widget_ms],
+        "rest_ms": [round(ms, 1) for ms in rest_ms],
+    }
+    out = cfg.root / "reports" / "browser" / "reply_time.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(figures, indent=2) + "\n")
+    print(
+        "\nreply time:",
+        json.dumps({k: v for k, v in figures.items() if "p50" in k or "after" in k}),
+    )
+    context.close()
+
+
+def _stored(serve_var: Path, session: str) -> tuple[int, int]:
+    sender = f"socketio:{session.split('.')[0]}"
+    salt = os.environ.get("LDN_BOT_SALT") or (serve_var / "salt").read_text().strip()
+    with sqlite3.connect(serve_var / "conversations.sqlite") as db:
+        events = db.execute("SELECT COUNT(*) FROM events WHERE sender_id = ?", (sender,))
+        turns = db.execute(
+            "SELECT COUNT(*) FROM ledger_turns WHERE sender_hash = ?",
+            (sender_hash(sender, salt),),
+        )
+        return events.fetchone()[0], turns.fetchone()[0]
+
+
+def test_delete_this_conversation(
+    browser: object, server: str, serve_var: Path, cfg: Settings
+) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.goto(server)
+    page.locator("button.rw-launcher").click()
+    page.wait_for_function(
+        "() => document.querySelectorAll('.rw-reply').length > 0", timeout=30_000
+    )
+    _ask(page, "what is naltrexone approved for?")
+    _wait_text(page, "alcohol dependence")
+    session = page.evaluate("() => JSON.parse(localStorage.getItem('chat_session')).session_id")
+    deadline = time.monotonic() + 10
+    while _stored(serve_var, session)[1] == 0 and time.monotonic() < deadline:
+        time.sleep(0.2)  # the ledger row is written in the background
+    assert all(_stored(serve_var, session)), _stored(serve_var, session)
+
+    # The chat window covers a phone's screen: the button is in the window itself.
+    bar = page.locator(".rw-conversation-container .ldn-chat-bar")
+    bar.locator(".ldn-delete-ask").click()
+    bar.locator(".ldn-delete-no").click()  # cancel: nothing happens
+    assert _stored(serve_var, session)[0] > 0
+    bar.locator(".ldn-delete-ask").click()
+    artifacts = cfg.root / "reports" / "browser"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(artifacts / "delete-phone.png"))
+    with page.expect_navigation():
+        bar.locator(".ldn-delete-yes").click()
+    assert _stored(serve_var, session) == (0, 0)
+
+    # Afresh: the chat is open again with a new session and only the welcome messages.
+    page.wait_for_function(
+        "() => document.querySelectorAll('.rw-reply').length > 0", timeout=30_000
+    )
+    fresh = page.evaluate("() => JSON.parse(localStorage.getItem('chat_session')).session_id")
+    assert SIGNED_SESSION.fullmatch(fresh) and fresh != session
+    assert "alcohol dependence" not in " ".join(page.locator(BOT).all_inner_texts())
+    assert "deleted" in page.locator("#chat-status").inner_text()
+    _ask(page, "what is naltrexone approved for?")
+    _wait_text(page, "alcohol dependence")
+    context.close()
+
+
+def test_the_replies_emoji_are_svg_icons(browser: object, server: str, cfg: Settings) -> None:
+    """Without an emoji font 📄 and 🚨 showed as empty boxes: the page shows SVG icons."""
+    context = browser.new_context()  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.goto(server)
+    page.locator("button.rw-launcher").click()
+    page.wait_for_function(
+        "() => document.querySelectorAll('.rw-reply').length > 0", timeout=30_000
+    )
+    _ask(page, "what is naltrexone approved for?")
+    _wait_text(page, "Source:")
+    _ask(page, "I took 30 pills and my chest hurts")
+    _wait_text(page, "emergency services")
+    texts = " ".join(page.locator(BOT).all_inner_texts())
+    for glyph in ("\U0001f4c4", "\U0001f6a8", "\u2139"):
+        assert glyph not in texts
+    labels = page.locator(f"{BOT} svg.ldn-icon").evaluate_all(
+        "(icons) => icons.map(i => i.getAttribute('aria-label'))"
+    )
+    assert {"Source", "Emergency", "Information"} <= set(labels), labels
+    page.screenshot(path=str(cfg.root / "reports" / "browser" / "icons.png"))
+    context.close()
+
+
+def test_the_privacy_text_says_what_the_server_keeps(
+    browser: object, server: str, cfg: Settings
+) -> None:
+    context = browser.new_context()  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.goto(server)
+    text = page.locator("body").inner_text()
+    assert "never the text" not in text
+    assert "The conversation is kept in this browser" not in text
+    privacy = page.locator("section.privacy").inner_text()
+    assert "text of the conversation" in privacy and "90 days" in privacy
+    assert "without your words" in privacy  # LDN_BOT_LEDGER_TEXT is off
+    assert page.locator("section.privacy .ldn-delete-ask").is_visible()
+    page.screenshot(path=str(cfg.root / "reports" / "browser" / "privacy.png"), full_page=True)
+    context.close()
+
+
+def test_a_question_sent_before_the_welcome_is_shown_after_it(browser: object, server: str) -> None:
+    """The greeting raced the user: a question sent as soon as the box was enabled was
+    shown above the welcome messages (which then took thumbs). It is held until they are
+    in, then sent, and its answer takes the vote."""
+    context = browser.new_context()  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.goto(server)
+    page.locator("button.rw-launcher").click()
+    # In one task, the moment the box is enabled: type and send (as the widget's Enter does).
+    bots_when_sent = page.evaluate(
+        """(selector) => new Promise((resolve) => {
+            const tick = () => {
+                const input = document.querySelector(".rw-new-message");
+                if (!input || input.disabled) { setTimeout(tick, 2); return; }
+                const setter = Object.getOwnPropertyDescriptor(
+                    Object.getPrototypeOf(input), "value").set;
+                setter.call(input, "what is naltrexone approved for?");
+                input.dispatchEvent(new Event("input", {bubbles: true}));
+                const bots = document.querySelectorAll(selector).length;
+                document.querySelector("form.rw-sender")
+                    .dispatchEvent(new Event("submit", {cancelable: true}));
+                resolve(bots);
+            };
+            tick();
+        })""",
+        BOT,
+    )
+    assert bots_when_sent == 0  # the race was run: nothing of the welcome was shown yet
+    _wait_text(page, "alcohol dependence")
+    order = page.locator("#rw-messages > .rw-group-message > .rw-message").evaluate_all(
+        "(ms) => ms.map(m => (m.parentElement.classList.contains('rw-from-client')"
+        " ? 'user: ' : 'bot: ') + m.innerText.replace(/\\s+/g, ' '))"
+    )
+    first_user = next(i for i, line in enumerate(order) if line.startswith("user: "))
+    # the disclaimer and the greeting, then the question, then its answer
+    assert first_user >= 2 and "not medical advice" in order[0], order
+    assert "alcohol dependence" in " ".join(order[first_user + 1 :]), order
+    assert page.locator(f"{BOT} .ldn-feedback").count() >= 1
+    welcome = page.locator("#rw-messages > .rw-group-message > .rw-message")
+    assert welcome.nth(0).locator(".ldn-feedback").count() == 0
+    assert welcome.nth(1).locator(".ldn-feedback").count() == 0
+    answer = page.locator("#rw-messages .rw-from-response").filter(has_text="alcohol dependence")
+    answer.last.locator(".ldn-vote-up").last.click()
+    page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('.ldn-feedback-note'))"
+        ".some(n => n.textContent.includes('Thanks'))",
+        timeout=10_000,
+    )
+    context.close()
+
+
+def test_the_server_down_message_shows_in_the_open_chat(browser: object, server: str) -> None:
+    """It was only on the page, behind the open chat window (all of a phone's screen)."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.route("**/socket.io/**", lambda route: route.abort())  # the chat server is down
+    page.goto(server)
+    page.locator("button.rw-launcher").click()
+    status = page.locator(".rw-conversation-container .ldn-chat-status")
+    page.wait_for_function(
+        "() => (document.querySelector('.rw-conversation-container .ldn-chat-status') || {})"
+        ".textContent?.includes('cannot be reached')",
+        timeout=30_000,
+    )
+    assert status.is_visible()
+    box = status.bounding_box()
+    assert box is not None and 0 <= box["y"] < 844 and box["height"] > 0
+    context.close()

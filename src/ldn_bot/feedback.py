@@ -64,3 +64,33 @@ def parse_feedback(body: bytes) -> FeedbackRequest:
     if vote not in VOTES:
         raise FeedbackError(f'"vote" must be "up" or "down": {EXPECTED}')
     return FeedbackRequest(session_id=session_id, bot_index=bot_index, vote=vote)
+
+
+FORGET_EXPECTED = 'expected a JSON object like {"session_id": "..."}'
+
+
+def parse_forget(body: bytes) -> str:
+    """The session id of a "Delete this conversation" request in `body` (checked against
+    its signature later), or `FeedbackError` saying what is wrong with the body."""
+    try:
+        data: Any = json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise FeedbackError(f"the body is not UTF-8: {FORGET_EXPECTED}") from error
+    except RecursionError as error:
+        raise FeedbackError(f"the body is nested too deep: {FORGET_EXPECTED}") from error
+    except ValueError as error:
+        raise FeedbackError(f"the body is not JSON: {FORGET_EXPECTED}") from error
+    if not isinstance(data, dict):
+        raise FeedbackError(f"the body is JSON but not an object: {FORGET_EXPECTED}")
+    session_id = data.get("session_id")
+    if (
+        not isinstance(session_id, str)
+        or not 0 < len(session_id) <= MAX_SESSION_ID_LENGTH
+        or not session_id.isprintable()
+        or not encodable(session_id)
+    ):
+        raise FeedbackError(
+            f'"session_id" must be the session id of this page (printable text of 1 to '
+            f"{MAX_SESSION_ID_LENGTH} characters): {FORGET_EXPECTED}"
+        )
+    return session_id

@@ -1,10 +1,12 @@
 /* LDN information assistant: starts the rasa-webchat widget and adds what it
  * lacks: thumbs up/down feedback under each bot answer, accessible names,
- * keyboard-operable quick replies and screen-reader announcements.
+ * keyboard-operable quick replies and screen-reader announcements, "Delete this
+ * conversation", the connection status inside the chat window, and SVG icons for the
+ * emoji the replies start with (no emoji font needed).
  *
  * Rules for this file: no innerHTML / insertAdjacentHTML anywhere (message text
  * is only ever read with textContent and written with textContent), no request
- * to anything but the page's origin (feedback) and the configured socket server
+ * to anything but the page's origin (feedback, delete) and the configured socket server
  * (the widget itself).
  */
 (function () {
@@ -14,15 +16,31 @@
   var SOCKET_URL = cfg.socketUrl || window.location.origin; // "" means same origin
   var SOCKET_PATH = cfg.socketPath || "/socket.io/";
   var FEEDBACK_URL = cfg.feedbackUrl || "./api/feedback";
+  var FORGET_URL = cfg.forgetUrl || "./api/forget";
 
   var SESSION_KEY = "chat_session"; // where rasa-webchat keeps its session (params.storage = "local")
   var VOTES_KEY = "ldn_feedback_votes"; // our own record of votes already given, per session
+  var DELETED_KEY = "ldn_deleted"; // sessionStorage: "open" or "closed" across the reload after a delete
 
   var root = document.getElementById("ldn-webchat");
   var announcer = document.getElementById("ldn-announcer");
   var statusEl = document.getElementById("chat-status");
   var openButton = document.getElementById("open-chat");
   var page = document.getElementById("page");
+  var statusText = "";
+  var notice = ""; // shown when the connection is fine ("Your conversation was deleted…")
+
+  // The privacy text says what this server keeps, for how long (from /config.js).
+  if (typeof cfg.retentionDays === "number") {
+    document.querySelectorAll(".ldn-retention").forEach(function (el) {
+      el.textContent = String(cfg.retentionDays);
+    });
+  }
+  if (cfg.ledgerText === true) {
+    document.querySelectorAll(".ldn-ledger-text").forEach(function (el) {
+      el.textContent = ", with your words";
+    });
+  }
 
   if (!window.WebChat || typeof window.WebChat.default !== "function") {
     setStatus("The chat could not be loaded. Please reload the page.");
@@ -53,11 +71,16 @@
       withRules: false,
       docViewer: false,
       displayUnreadCount: true,
+      // rasa-webchat holds back every bot message for 30 ms per character (0.8 to 3 s),
+      // and its quick replies until the last one is shown: show replies as they come.
+      customMessageDelay: function () {
+        return 0;
+      },
       // Page-level status line (the widget only shows "Connecting…" inside
       // the open chat window).
       onSocketEvent: {
         connect: function () {
-          setStatus("");
+          setStatus(notice);
         },
         connect_error: function () {
           setStatus("The assistant cannot be reached right now. The chat will reconnect by itself.");
@@ -71,8 +94,13 @@
   );
 
   // ------------------------------------------------------------- helpers --
+  // The status shows on the page and inside the open chat window (which covers the page
+  // on a phone).
   function setStatus(text) {
+    statusText = text;
     if (statusEl) statusEl.textContent = text;
+    var inChat = root.querySelector(".ldn-chat-status");
+    if (inChat) inChat.textContent = text;
   }
 
   function readJson(key) {
@@ -245,6 +273,226 @@
       });
   }
 
+  // ---------------------------------------------------------------- icons --
+  // Small inline SVG icons (24x24, currentColor) for the emoji the replies start with
+  // (domain.yml): without an emoji font they showed as empty boxes.
+  var ICONS = {
+    "\uD83D\uDCC4": {
+      // 📄 page: the source of an answer
+      label: "Source",
+      d: "M6 2h8l6 6v14H6V2zm8 1.5V9h5.5M9 13h8M9 16.5h8M9 10h3",
+      stroke: true,
+    },
+    "\uD83D\uDEA8": {
+      // 🚨 warning triangle: the emergency message
+      label: "Emergency",
+      d: "M12 2 1 21h22L12 2zm-1 7h2v6h-2V9zm0 8h2v2h-2v-2z",
+      stroke: false,
+    },
+    "\u2139": {
+      // ℹ️ information
+      label: "Information",
+      d: "M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20zm-1 8h2v7h-2v-7zm0-4h2v2h-2V6z",
+      stroke: false,
+    },
+  };
+  var ICON_GLYPHS = /(\uD83D\uDCC4|\uD83D\uDEA8|\u2139)\uFE0F?\s?/;
+
+  function icon(spec) {
+    var svg = document.createElementNS(SVG_NS, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", "16");
+    svg.setAttribute("height", "16");
+    svg.setAttribute("class", "ldn-icon");
+    svg.setAttribute("role", "img");
+    svg.setAttribute("aria-label", spec.label);
+    svg.setAttribute("focusable", "false");
+    var path = document.createElementNS(SVG_NS, "path");
+    path.setAttribute("d", spec.d);
+    if (spec.stroke) {
+      path.setAttribute("fill", "none");
+      path.setAttribute("stroke", "currentColor");
+      path.setAttribute("stroke-width", "1.6");
+      path.setAttribute("stroke-linejoin", "round");
+    } else {
+      path.setAttribute("fill", "currentColor");
+    }
+    svg.appendChild(path);
+    return svg;
+  }
+
+  // Replace each emoji of ICONS in a bot bubble's text with its icon: the text node keeps
+  // the rest of its text (React still owns it), the icon goes just before it.
+  function iconify(messageEl) {
+    var bubble = messageEl.querySelector(".rw-response") || messageEl;
+    var walker = document.createTreeWalker(bubble, NodeFilter.SHOW_TEXT);
+    var found = [];
+    for (var node = walker.nextNode(); node; node = walker.nextNode()) {
+      if (ICON_GLYPHS.test(node.data)) found.push(node);
+    }
+    found.forEach(function (textNode) {
+      var match;
+      while ((match = ICON_GLYPHS.exec(textNode.data))) {
+        var before = textNode.data.slice(0, match.index);
+        var after = textNode.data.slice(match.index + match[0].length);
+        if (before) textNode.parentNode.insertBefore(document.createTextNode(before), textNode);
+        textNode.parentNode.insertBefore(icon(ICONS[match[1]]), textNode);
+        textNode.data = after;
+      }
+    });
+  }
+
+  // --------------------------------------------------- delete conversation --
+  var TRASH_PATH = "M9 3h6l1 2h4v2H4V5h4l1-2zM6 8h12l-1 13H7L6 8zm4 3v7h1.5v-7H10zm3.5 0v7H15v-7h-1.5z";
+
+  function trashIcon() {
+    return icon({ label: "", d: TRASH_PATH, stroke: false });
+  }
+
+  // The chat window's own bar (under its title): "Delete this conversation" and the
+  // connection status. Added again whenever the widget re-renders without it.
+  function chatBar() {
+    var bar = document.createElement("div");
+    bar.className = "ldn-chat-bar";
+    var status = document.createElement("p");
+    status.className = "ldn-chat-status";
+    status.setAttribute("role", "status");
+    status.textContent = statusText;
+    var box = document.createElement("div");
+    box.className = "ldn-delete";
+    box.setAttribute("data-place", "chat");
+    var ask = document.createElement("button");
+    ask.type = "button";
+    ask.className = "ldn-delete-ask";
+    var svg = trashIcon();
+    svg.removeAttribute("role");
+    svg.removeAttribute("aria-label");
+    svg.setAttribute("aria-hidden", "true");
+    ask.appendChild(svg);
+    ask.appendChild(document.createTextNode(" Delete this conversation"));
+    box.appendChild(ask);
+    bar.appendChild(status);
+    bar.appendChild(box);
+    return bar;
+  }
+
+  // First click: ask to confirm, in place (no window.confirm dialog).
+  function askDelete(box) {
+    if (box.querySelector(".ldn-delete-confirm")) return;
+    var ask = box.querySelector(".ldn-delete-ask");
+    var confirmBox = document.createElement("div");
+    confirmBox.className = "ldn-delete-confirm";
+    confirmBox.setAttribute("role", "group");
+    confirmBox.setAttribute("aria-label", "Delete this conversation?");
+    var text = document.createElement("span");
+    text.className = "ldn-delete-note";
+    text.textContent = "Delete it from the server and this browser?";
+    var yes = document.createElement("button");
+    yes.type = "button";
+    yes.className = "ldn-delete-yes";
+    yes.textContent = "Delete";
+    var no = document.createElement("button");
+    no.type = "button";
+    no.className = "ldn-delete-no";
+    no.textContent = "Cancel";
+    confirmBox.appendChild(text);
+    confirmBox.appendChild(yes);
+    confirmBox.appendChild(no);
+    if (ask) ask.hidden = true;
+    box.appendChild(confirmBox);
+    yes.focus();
+  }
+
+  function cancelDelete(box) {
+    var confirmBox = box.querySelector(".ldn-delete-confirm");
+    if (confirmBox) confirmBox.remove();
+    var ask = box.querySelector(".ldn-delete-ask");
+    if (ask) {
+      ask.hidden = false;
+      ask.focus();
+    }
+  }
+
+  function forgetLocally() {
+    try {
+      window.localStorage.removeItem(SESSION_KEY);
+      window.localStorage.removeItem(VOTES_KEY);
+    } catch (e) {
+      /* storage disabled: nothing kept here */
+    }
+  }
+
+  // Second click: delete on the server (the caller's own signed session only), then
+  // forget it here and start afresh (a reload: the widget asks for a new session).
+  function doDelete(box) {
+    var note = box.querySelector(".ldn-delete-note");
+    var buttons = box.querySelectorAll("button");
+    var sid = sessionId();
+    var wasOpenNow = !!root.querySelector(".rw-conversation-container");
+    function restart() {
+      forgetLocally();
+      try {
+        window.sessionStorage.setItem(DELETED_KEY, wasOpenNow ? "open" : "closed");
+      } catch (e) {
+        /* the notice after the reload is lost, the delete is not */
+      }
+      window.location.reload();
+    }
+    if (!sid) {
+      restart(); // nothing was ever sent: nothing stored on the server
+      return;
+    }
+    buttons.forEach(function (b) {
+      b.disabled = true;
+    });
+    if (note) note.textContent = "Deleting…";
+    fetch(FORGET_URL, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      credentials: "same-origin",
+      body: JSON.stringify({ session_id: sid }),
+    })
+      .then(function (res) {
+        if (!res.ok) throw new Error("HTTP " + res.status);
+        restart();
+      })
+      .catch(function () {
+        buttons.forEach(function (b) {
+          b.disabled = false;
+        });
+        if (note) note.textContent = "The conversation could not be deleted. Please try again.";
+        announce("The conversation could not be deleted.");
+      });
+  }
+
+  // After the reload that follows a delete: say so, and reopen the chat if it was open.
+  function afterDelete() {
+    var state = null;
+    try {
+      state = window.sessionStorage.getItem(DELETED_KEY);
+      window.sessionStorage.removeItem(DELETED_KEY);
+    } catch (e) {
+      return;
+    }
+    if (!state) return;
+    var done = "Your conversation was deleted. A new one has started.";
+    announce(done);
+    notice = done;
+    setStatus(done);
+    if (state === "open") {
+      var tries = 0;
+      (function reopen() {
+        var launcher = root.querySelector(".rw-launcher");
+        if (launcher && !root.querySelector(".rw-conversation-container")) {
+          launcherClickedAt = Date.now();
+          launcher.click();
+        } else if (!launcher && tries++ < 100) {
+          window.setTimeout(reopen, 50);
+        }
+      })();
+    }
+  }
+
   // --------------------------------------------------- DOM enhancements --
   var lastAnnounced = -1; // highest message index already announced
   var seenContainer = false;
@@ -288,6 +536,10 @@
     if (container) {
       setAttr(container, "role", "dialog");
       setAttr(container, "aria-label", "Chat with the LDN information assistant");
+      if (!container.querySelector(".ldn-chat-bar")) {
+        var header = container.querySelector(".rw-header-and-loading") || container.querySelector(".rw-header");
+        if (header && header.parentNode) header.parentNode.insertBefore(chatBar(), header.nextSibling);
+      }
     }
     var list = root.querySelector("#rw-messages");
     if (list) {
@@ -321,6 +573,10 @@
       if (!isBotMessage(m)) {
         userSpoke = true;
         continue;
+      }
+      if (!m.hasAttribute("data-ldn-icons")) {
+        m.setAttribute("data-ldn-icons", "");
+        iconify(m);
       }
       if (i > lastAnnounced) {
         newest = i;
@@ -382,6 +638,68 @@
     }
   });
 
+  // A question sent before the welcome messages of a new conversation have arrived would
+  // be shown above them (and the welcome would then get thumbs): hold it until they are
+  // in, then send it (the text stays in the box meanwhile).
+  var held = false;
+  var welcomeSeenAt = 0;
+  var holdStarted = 0;
+
+  function botCount() {
+    return Array.prototype.filter.call(allMessages(), isBotMessage).length;
+  }
+
+  function welcomeIn() {
+    if (botCount() === 0) return holdStarted > 0 && Date.now() - holdStarted > 10000; // never came
+    // The welcome is a few messages in a row; its last one brings the quick replies.
+    if (root.querySelector(".rw-replies")) return true;
+    if (!welcomeSeenAt) welcomeSeenAt = Date.now();
+    return Date.now() - welcomeSeenAt > 1500;
+  }
+
+  function userSpokeYet() {
+    return root.querySelector("#rw-messages .rw-from-client") !== null;
+  }
+
+  function releaseHeld() {
+    if (!held) return;
+    if (!welcomeIn()) {
+      window.setTimeout(releaseHeld, 50);
+      return;
+    }
+    held = false;
+    var form = root.querySelector("form.rw-sender");
+    if (form) form.dispatchEvent(new Event("submit", { cancelable: true }));
+  }
+
+  root.addEventListener(
+    "submit",
+    function (ev) {
+      if (!ev.target.matches || !ev.target.matches("form.rw-sender")) return;
+      if (!held && (userSpokeYet() || welcomeIn())) return;
+      ev.preventDefault();
+      ev.stopPropagation();
+      if (!held) {
+        held = true;
+        holdStarted = Date.now();
+        window.setTimeout(releaseHeld, 50);
+      }
+    },
+    true
+  );
+
+  // "Delete this conversation" (in the chat window and on the page), then confirm or cancel.
+  document.addEventListener("click", function (ev) {
+    var target = ev.target.closest && ev.target.closest(".ldn-delete button");
+    if (!target) return;
+    var box = target.closest(".ldn-delete");
+    ev.preventDefault();
+    ev.stopPropagation();
+    if (target.classList.contains("ldn-delete-ask")) askDelete(box);
+    else if (target.classList.contains("ldn-delete-yes")) doDelete(box);
+    else if (target.classList.contains("ldn-delete-no")) cancelDelete(box);
+  });
+
   // Enter / Space on a quick reply (a div) acts like a click.
   root.addEventListener("keydown", function (ev) {
     var t = ev.target;
@@ -428,4 +746,5 @@
       }, 0);
     }
   });
+  afterDelete();
 })();
