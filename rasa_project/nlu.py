@@ -199,14 +199,22 @@ def _judge(text: str, tracker: DialogueStateTracker | None, guess: Guess) -> Rea
 
 def _guess(message: Message) -> Guess:
     """The intent so far (after the scope, input and language steps) with the classifier's
-    own confidence in it: 0 for an intent a rule step chose (not_covered, out_of_scope for
-    a message without a word of the article, unsupported_language)."""
+    own confidence in it, or under the fallback the classifier's best guess: 0 for an
+    intent a rule step chose (not_covered, out_of_scope for a message without a word of
+    the article, unsupported_language)."""
     intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
     overridden = {FALLBACK_INTENT, LANGUAGE_INTENT}
+    if message.get(SCOPE_KEY):
+        return Guess(intent, 0.0)
     for entry in message.get(INTENT_RANKING_KEY) or []:
         name = entry.get(INTENT_NAME_KEY)
-        if name == intent and name not in overridden and not message.get(SCOPE_KEY):
-            return Guess(intent, _confidence(entry))
+        if name in overridden:
+            continue
+        if intent == FALLBACK_INTENT or name == intent:
+            # below the fallback bar, the classifier's own best guess still says what
+            # the message is about (the conversation guard asks for 0.2 and a question)
+            return Guess(name, _confidence(entry))
+        break
     return Guess(intent, 0.0)
 
 

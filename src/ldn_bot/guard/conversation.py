@@ -86,9 +86,11 @@ class ConversationRules:
     window_chars: int
     closing: frozenset[str]
     min_confidence: float
+    weak_min_confidence: float
     min_words: int
     ending_intents: frozenset[str]
     question_words: frozenset[str]
+    question_phrases: tuple[str, ...]
     continuations: frozenset[str]
     openers: frozenset[str]
     command: re.Pattern[str]
@@ -103,9 +105,11 @@ class ConversationRules:
             window_chars=int(raw["window_chars"]),
             closing=frozenset(str(word).lower() for word in ends["closing"]),
             min_confidence=float(ends["min_confidence"]),
+            weak_min_confidence=float(ends["weak_min_confidence"]),
             min_words=int(ends["min_words"]),
             ending_intents=frozenset(str(intent) for intent in ends["intents"]),
             question_words=frozenset(str(word).lower() for word in ends["question_words"]),
+            question_phrases=tuple(str(phrase).lower() for phrase in ends["question_phrases"]),
             continuations=frozenset(str(word).lower() for word in ends["continuations"]),
             openers=frozenset(str(word).lower() for word in ends["openers"]),
             command=re.compile(str(ends["command"])),
@@ -186,14 +190,16 @@ class ConversationGuard:
         words = _WORD.findall(plain)
         if words and all(word in self.rules.closing for word in words):
             return True
-        strong = {r for r in verdict.rules if r.startswith(FOLLOWUP_PREFIX)}
+        followups = {r for r in verdict.rules if r.startswith(FOLLOWUP_PREFIX)}
+        weak = bool(followups & self.rules.weak_followups)
+        bar = self.rules.weak_min_confidence if weak else self.rules.min_confidence
         return (
             words[0] not in self.rules.continuations
-            and not strong - self.rules.weak_followups
+            and not followups - self.rules.weak_followups
             and len(words) >= self.rules.min_words
             and self._is_question(plain)
             and guess.intent in self.ending_intents
-            and guess.confidence >= self.rules.min_confidence
+            and guess.confidence >= bar
         )
 
     def _is_question(self, plain: str) -> bool:
@@ -212,6 +218,8 @@ def is_question(text: str, rules: ConversationRules | None = None) -> bool:
         while words and words[0] in rules.openers:
             words.pop(0)
         if words and words[0] in rules.question_words:
+            return True
+        if " ".join(words).startswith(rules.question_phrases):
             return True
     return False
 
