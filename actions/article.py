@@ -15,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from ldn_bot.answering import Turn, answer_turn, fail_closed_turn
 from ldn_bot.guard.verdict import Category
 from ldn_bot.knowledge.base import knowledge_base
-from ldn_bot.routing import CONTEXT_SLOT, context_for, parse_context
+from ldn_bot.routing import CONTEXT_SLOT, conversation_context
 from ldn_bot.settings import settings
 
 logger = logging.getLogger(__name__)
@@ -96,10 +96,6 @@ def _unsupported_language(message: dict[str, Any]) -> bool:
 def _context(tracker: Tracker) -> Category | None:
     """The guard context this turn leaves (the `guard_context` slot the NLU guard set), or
     for a conversation from before the slot, the one the last bot reply left."""
-    stored = tracker.get_slot(CONTEXT_SLOT)
-    if stored is not None:
-        return parse_context(stored)
-    for event in reversed(tracker.events):
-        if event.get("event") == "bot":
-            return context_for((event.get("metadata") or {}).get("utter_action"))
-    return None
+    last_bot = next((e for e in reversed(tracker.events) if e.get("event") == "bot"), {})
+    last_response = (last_bot.get("metadata") or {}).get("utter_action")
+    return conversation_context(tracker.get_slot(CONTEXT_SLOT), last_response)

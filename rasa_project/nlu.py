@@ -61,9 +61,8 @@ from ldn_bot.routing import (
     NLU_SAFETY_THRESHOLD,
     SAFETY_INTENT,
     context_after,
-    context_for,
+    conversation_context,
     merge_intent,
-    parse_context,
 )
 from ldn_bot.settings import settings
 
@@ -119,7 +118,7 @@ class SpacyNLP(RasaSpacyNLP):
         return analyse((text or "")[:NLU_CHARS]).normal.doc
 
 
-class _StatelessClassifier(GraphComponent):
+class StatelessClassifier(GraphComponent):
     """A rule-based NLU step: nothing to train, nothing to persist."""
 
     @classmethod
@@ -129,7 +128,7 @@ class _StatelessClassifier(GraphComponent):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> _StatelessClassifier:
+    ) -> StatelessClassifier:
         return cls()
 
     def process_training_data(self, training_data: Any) -> Any:
@@ -137,7 +136,7 @@ class _StatelessClassifier(GraphComponent):
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
-class GuardClassifier(_StatelessClassifier):
+class GuardClassifier(StatelessClassifier):
     """The deterministic key of the two-key guard, run after DIET and the fallback.
 
     Sets the intent to the safety intent when the detector flags the message
@@ -157,23 +156,31 @@ class GuardClassifier(_StatelessClassifier):
         nlu = message.get(INTENT) or {}
         nlu_intent = nlu.get(INTENT_NAME_KEY)
         reading = _judge(message.get(TEXT) or "", tracker, _guess(message))
-        if reading.insisting and nlu_intent == LANGUAGE_INTENT:
-            final = nlu_intent  # its fixed reply: not understood, dose questions go to a doctor
-        elif reading.insisting:
-            final = INSIST_INTENT[reading.verdict.category]
-        else:
-            # An NLU emergency below the calibrated threshold is not trusted (see routing).
-            final = merge_intent(nlu_intent, reading.verdict, confidence=_confidence(nlu))
+        final = _final_intent(nlu_intent, reading, _confidence(nlu))
         if final != nlu_intent:
-            message.set(INTENT, {INTENT_NAME_KEY: final, "confidence": 1.0}, add_to_output=True)
-            ranking = message.get(INTENT_RANKING_KEY) or []
-            message.set(
-                INTENT_RANKING_KEY,
-                [{INTENT_NAME_KEY: final, "confidence": 1.0}, *ranking],
-                add_to_output=True,
-            )
+            set_intent(message, final)
         message.set(GUARD_KEY, {**reading.as_dict(), "nlu_intent": nlu_intent}, add_to_output=True)
-        _keep_context(message, final, reading)
+        entities = [e for e in message.get(ENTITIES) or [] if e.get("entity") != CONTEXT_SLOT]
+        message.set(ENTITIES, [*entities, _context_entity(final, reading)], add_to_output=True)
+
+
+def set_intent(message: Message, intent: str | None) -> None:
+    """Give `message` the intent a rule step decided (confidence 1, first in the ranking)."""
+    decided = {INTENT_NAME_KEY: intent, "confidence": 1.0}
+    message.set(INTENT, decided, add_to_output=True)
+    ranking = message.get(INTENT_RANKING_KEY) or []
+    message.set(INTENT_RANKING_KEY, [decided, *ranking], add_to_output=True)
+
+
+def _final_intent(nlu_intent: str | None, reading: Reading, confidence: float | None) -> str | None:
+    """The intent the guard's reading leaves: the insisting referral (or, for a message in
+    a language the assistant does not understand, its fixed reply, which says dose
+    questions go to a doctor), else the two keys merged (see `routing.merge_intent`)."""
+    if reading.insisting:
+        if nlu_intent == LANGUAGE_INTENT:
+            return nlu_intent
+        return INSIST_INTENT[reading.verdict.category]
+    return merge_intent(nlu_intent, reading.verdict, confidence=confidence)
 
 
 def _confidence(intent: dict[str, Any]) -> float:
@@ -218,16 +225,12 @@ def _guess(message: Message) -> Guess:
     return Guess(intent, 0.0)
 
 
-def _keep_context(message: Message, intent: str | None, reading: Reading) -> None:
+def _context_entity(intent: str | None, reading: Reading) -> dict[str, Any]:
     """The context the turn leaves, as the `guard_context` entity: the slot of the same
     name takes it (Rasa's `action_extract_slots`), so it lives in the tracker. A message
     in another language keeps the dose context it could not leave."""
     after = context_after(intent) or (reading.context if reading.insisting else None)
-    entities = [e for e in message.get(ENTITIES) or [] if e.get("entity") != CONTEXT_SLOT]
-    entities.append(
-        {"entity": CONTEXT_SLOT, "value": (after or Category.NONE).value, "extractor": "guard"}
-    )
-    message.set(ENTITIES, entities, add_to_output=True)
+    return {"entity": CONTEXT_SLOT, "value": (after or Category.NONE).value, "extractor": "guard"}
 
 
 def fail_closed_parse(text: str, tracker: DialogueStateTracker | None) -> dict[str, Any]:
@@ -237,18 +240,12 @@ def fail_closed_parse(text: str, tracker: DialogueStateTracker | None) -> dict[s
     answer that right now") otherwise. Never raises.
     """
     reading = _judge(text, tracker, Guess())
-    if reading.insisting:
-        intent = INSIST_INTENT[reading.verdict.category]
-    else:
-        intent = merge_intent(NLU_FAILED, reading.verdict) or NLU_FAILED
-    after = context_after(intent)
+    intent = _final_intent(NLU_FAILED, reading, None) or NLU_FAILED
     return {
         TEXT: text,
         INTENT: {INTENT_NAME_KEY: intent, "confidence": 1.0},
         INTENT_RANKING_KEY: [{INTENT_NAME_KEY: intent, "confidence": 1.0}],
-        ENTITIES: [
-            {"entity": CONTEXT_SLOT, "value": (after or Category.NONE).value, "extractor": "guard"}
-        ],
+        ENTITIES: [_context_entity(intent, reading)],
         GUARD_KEY: {**reading.as_dict(), "nlu_intent": None},
     }
 
@@ -261,13 +258,9 @@ def _context(tracker: DialogueStateTracker | None) -> Category | None:
     conversation from before the slot) the one the last bot reply leaves."""
     if tracker is None:
         return None
-    stored = tracker.get_slot(CONTEXT_SLOT)
-    if stored is not None:
-        return parse_context(stored)
-    for event in reversed(tracker.events):
-        if isinstance(event, BotUttered):
-            return context_for(event.metadata.get("utter_action"))
-    return None
+    last_bot = next((e for e in reversed(tracker.events) if isinstance(e, BotUttered)), None)
+    last_response = last_bot.metadata.get("utter_action") if last_bot else None
+    return conversation_context(tracker.get_slot(CONTEXT_SLOT), last_response)
 
 
 def _previous_texts(tracker: DialogueStateTracker | None) -> list[str]:
@@ -290,7 +283,7 @@ def _conversation_guard() -> ConversationGuard:
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
-class ScopeClassifier(_StatelessClassifier):
+class ScopeClassifier(StatelessClassifier):
     """Keeps article intents for questions about the article.
 
     A bag-of-words classifier cannot learn "everything else" from a few dozen
@@ -319,7 +312,7 @@ class ScopeClassifier(_StatelessClassifier):
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
-class InputClassifier(_StatelessClassifier):
+class InputClassifier(StatelessClassifier):
     """Empty, wordless (emoji, symbols) and over-long messages get their own intents.
 
     Runs before the guard, which still reads the whole message and overrides these
@@ -341,7 +334,7 @@ class InputClassifier(_StatelessClassifier):
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
-class LanguageClassifier(_StatelessClassifier):
+class LanguageClassifier(StatelessClassifier):
     """A message clearly in a language the assistant does not understand gets the
     intent `unsupported_language` (a fixed reply: the languages it understands, and
     that dose questions go to a doctor) instead of whatever the English NLU guessed.
@@ -368,15 +361,7 @@ class LanguageClassifier(_StatelessClassifier):
                 continue
             if verdict.supported:
                 continue
-            message.set(
-                INTENT, {INTENT_NAME_KEY: LANGUAGE_INTENT, "confidence": 1.0}, add_to_output=True
-            )
-            ranking = message.get(INTENT_RANKING_KEY) or []
-            message.set(
-                INTENT_RANKING_KEY,
-                [{INTENT_NAME_KEY: LANGUAGE_INTENT, "confidence": 1.0}, *ranking],
-                add_to_output=True,
-            )
+            set_intent(message, LANGUAGE_INTENT)
         return messages
 
 

@@ -12,7 +12,7 @@ import json
 import logging
 from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
@@ -25,6 +25,7 @@ from ldn_bot.confidence import SAFETY_INTENTS, Bars, falls_back, small_talk_voca
 from ldn_bot.knowledge.base import knowledge_base
 from ldn_bot.knowledge.invitation import invited_topic
 from ldn_bot.settings import settings
+from rasa_project.nlu import StatelessClassifier, set_intent
 
 logger = logging.getLogger(__name__)
 
@@ -127,25 +128,12 @@ VOCABULARY_FILE = "small_talk_words.json"
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
-class InvitationClassifier(GraphComponent):
+class InvitationClassifier(StatelessClassifier):
     """A whole-message invitation naming one topic gets that topic's intent.
 
     Never replaces a safety intent; the scope check, the language check and the
     guard still run after it.
     """
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> InvitationClassifier:
-        return cls()
-
-    def process_training_data(self, training_data: Any) -> Any:
-        return training_data
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
@@ -161,10 +149,7 @@ class InvitationClassifier(GraphComponent):
                 continue
             if topic is None or topic.intent == intent:
                 continue
-            new = {INTENT_NAME_KEY: topic.intent, "confidence": 1.0}
-            message.set(INTENT, new, add_to_output=True)
-            ranking = message.get(INTENT_RANKING_KEY) or []
-            message.set(INTENT_RANKING_KEY, [new, *ranking], add_to_output=True)
+            set_intent(message, topic.intent)
             message.set(
                 INVITATION_KEY, {"topic": topic.id, "nlu_intent": intent}, add_to_output=True
             )

@@ -210,3 +210,11 @@ def test_a_personal_decision_context_refers_persistence_to_the_doctor(
 ) -> None:
     reading = guard.judge("come on, just your opinion", context=Category.PERSONAL_ADVICE)
     assert reading.insisting and reading.verdict.category is Category.PERSONAL_ADVICE
+
+
+@pytest.mark.parametrize("text", ["???", "🙂🙂", "...", " "])
+def test_a_wordless_message_in_a_dose_context_is_referred_without_an_error(
+    guard: ConversationGuard, text: str
+) -> None:
+    reading = guard.judge(text, context=Category.DOSING, guess=Guess("ask_ms", 0.9))
+    assert reading.insisting and reading.verdict.rule == "context"

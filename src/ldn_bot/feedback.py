@@ -36,27 +36,9 @@ class FeedbackRequest:
 
 def parse_feedback(body: bytes) -> FeedbackRequest:
     """The vote in `body`, or `FeedbackError` saying what is wrong with it."""
-    try:
-        data: Any = json.loads(body.decode("utf-8"))
-    except UnicodeDecodeError as error:
-        raise FeedbackError(f"the body is not UTF-8: {EXPECTED}") from error
-    except RecursionError as error:
-        raise FeedbackError(f"the body is nested too deep: {EXPECTED}") from error
-    except ValueError as error:  # not JSON, or an integer too long to convert
-        raise FeedbackError(f"the body is not JSON (or holds a huge number): {EXPECTED}") from error
-    if not isinstance(data, dict):
-        raise FeedbackError(f"the body is JSON but not an object: {EXPECTED}")
-    session_id, bot_index, vote = data.get("session_id"), data.get("bot_index"), data.get("vote")
-    if (
-        not isinstance(session_id, str)
-        or not 0 < len(session_id) <= MAX_SESSION_ID_LENGTH
-        or not session_id.isprintable()
-        or not encodable(session_id)
-    ):
-        raise FeedbackError(
-            f'"session_id" must be the session id of this page (printable text of 1 to '
-            f"{MAX_SESSION_ID_LENGTH} characters): {EXPECTED}"
-        )
+    data = _json_object(body, EXPECTED)
+    session_id = _session_id(data, EXPECTED)
+    bot_index, vote = data.get("bot_index"), data.get("vote")
     if type(bot_index) is not int or not 0 <= bot_index <= MAX_BOT_INDEX:
         raise FeedbackError(
             f'"bot_index" must be a whole number from 0 to {MAX_BOT_INDEX}: {EXPECTED}'
@@ -72,16 +54,26 @@ FORGET_EXPECTED = 'expected a JSON object like {"session_id": "..."}'
 def parse_forget(body: bytes) -> str:
     """The session id of a "Delete this conversation" request in `body` (checked against
     its signature later), or `FeedbackError` saying what is wrong with the body."""
+    return _session_id(_json_object(body, FORGET_EXPECTED), FORGET_EXPECTED)
+
+
+def _json_object(body: bytes, expected: str) -> dict[str, Any]:
+    """The body as a JSON object, or `FeedbackError` saying what is wrong with it."""
     try:
         data: Any = json.loads(body.decode("utf-8"))
     except UnicodeDecodeError as error:
-        raise FeedbackError(f"the body is not UTF-8: {FORGET_EXPECTED}") from error
+        raise FeedbackError(f"the body is not UTF-8: {expected}") from error
     except RecursionError as error:
-        raise FeedbackError(f"the body is nested too deep: {FORGET_EXPECTED}") from error
-    except ValueError as error:
-        raise FeedbackError(f"the body is not JSON: {FORGET_EXPECTED}") from error
+        raise FeedbackError(f"the body is nested too deep: {expected}") from error
+    except ValueError as error:  # not JSON, or an integer too long to convert
+        raise FeedbackError(f"the body is not JSON (or holds a huge number): {expected}") from error
     if not isinstance(data, dict):
-        raise FeedbackError(f"the body is JSON but not an object: {FORGET_EXPECTED}")
+        raise FeedbackError(f"the body is JSON but not an object: {expected}")
+    return data
+
+
+def _session_id(data: dict[str, Any], expected: str) -> str:
+    """The body's `session_id`: printable text this page could have been given."""
     session_id = data.get("session_id")
     if (
         not isinstance(session_id, str)
@@ -91,6 +83,6 @@ def parse_forget(body: bytes) -> str:
     ):
         raise FeedbackError(
             f'"session_id" must be the session id of this page (printable text of 1 to '
-            f"{MAX_SESSION_ID_LENGTH} characters): {FORGET_EXPECTED}"
+            f"{MAX_SESSION_ID_LENGTH} characters): {expected}"
         )
     return session_id

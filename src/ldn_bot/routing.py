@@ -208,6 +208,15 @@ def context_after(intent: str | None) -> Category | None:
     return INTENT_CONTEXT.get(intent or "")
 
 
+def conversation_context(stored: object, last_response: str | None) -> Category | None:
+    """The guard context a conversation is in: the `guard_context` slot when it was ever
+    set (a category's value or "none"), else, for a conversation from before the slot,
+    the one its last bot reply leaves."""
+    if stored is not None:
+        return parse_context(stored)
+    return context_for(last_response)
+
+
 def parse_context(value: object) -> Category | None:
     """A stored context (the `guard_context` slot: a category's value, or "none")."""
     try:

@@ -194,16 +194,14 @@ class ConversationGuard:
         weak = bool(followups & self.rules.weak_followups)
         bar = self.rules.weak_min_confidence if weak else self.rules.min_confidence
         return (
-            words[0] not in self.rules.continuations
+            bool(words)
+            and words[0] not in self.rules.continuations
             and not followups - self.rules.weak_followups
             and len(words) >= self.rules.min_words
-            and self._is_question(plain)
+            and is_question(plain, self.rules)
             and guess.intent in self.ending_intents
             and guess.confidence >= bar
         )
-
-    def _is_question(self, plain: str) -> bool:
-        return is_question(plain, self.rules)
 
 
 def is_question(text: str, rules: ConversationRules | None = None) -> bool:
