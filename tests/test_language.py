@@ -120,6 +120,28 @@ def test_short_latin_script_text_in_another_language_takes_the_english_path(text
     assert verdict.reason in {"short", "english_words"}
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["naltrekson ne işe yarar?", "ldn nasıl çalışır", "jak działa ldn", "ldn på dansk?"],
+)
+def test_short_message_with_letters_no_supported_language_writes_is_not_english(
+    text: str,
+) -> None:
+    verdict = identify(text)
+    assert not verdict.supported
+    assert verdict.reason == "other_letters"
+    assert verdict.language not in language.SUPPORTED
+
+
+@pytest.mark.parametrize(
+    "text", ["qué es ldn?", "ça marche?", "wirkt LDN bei MS?", "é seguro?", "größe der pille?"]
+)
+def test_short_message_with_accents_of_the_glossary_languages_keeps_the_full_path(
+    text: str,
+) -> None:
+    assert identify(text).supported
+
+
 @pytest.mark.parametrize("text", ["", "   ", "!!!", "12345", "🙂🙂", None])
 def test_no_words_take_the_english_path(text: str | None) -> None:
     assert identify(text).supported

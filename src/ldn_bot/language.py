@@ -16,7 +16,9 @@ decide as before:
   `ldn_bot.nlp`), or mixed (more than `MIXED_SHARE` of the letters of the other words in
   English words, in Latin letters);
 - short Latin-script text (fewer than `MIN_WORDS` words or `MIN_LETTERS` letters once the
-  drug words are removed);
+  drug words are removed), unless it has `MIN_LETTER_WORDS` words or more and a letter
+  none of the six languages uses (`OTHER_LETTERS`: Turkish ı ş ğ, Polish ł ą ę, Czech ř ě,
+  Nordic å ø, Vietnamese tones...), which names its language however short it is;
 - common words of the five glossary languages (more than `GLOSSARY_SHARE` of the
   letters of the other words in `GLOSSARY_WORDS`);
 - a detector answer that is not confident (top language below `MIN_CONFIDENCE`) or mixed
@@ -71,6 +73,7 @@ LANGUAGES = (
 MIN_WORDS = 4  # Latin-script words left once drug words are removed
 MIN_ARTICLE_WORD = 4  # letters of an article word that counts as neutral
 MIN_LETTERS = 12  # Latin-script letters left once drug words are removed
+MIN_LETTER_WORDS = 2  # words a short message with one of `OTHER_LETTERS` needs
 MIN_SCRIPT_LETTERS = 2  # letters of another script (a CJK word can be two characters)
 SCRIPT_SHARE = 0.5  # share of letters in another script that makes a message "another script"
 ENGLISH_SHARE = 0.5  # more than this share of letters in English or drug words: English path
@@ -126,6 +129,13 @@ GLOSSARY_WORDS = frozenset(
     """.split()  # noqa: SIM905 (a word list reads better as text)
 )
 
+# Latin letters that none of the six supported languages writes: one of them in a short
+# message says more about its language than the detector can (lower case, as compared).
+OTHER_LETTERS = frozenset(
+    "ışğőűłąężźśćńřěůčšžďťňľĺŕėįųūāēīķļņģășțţđøåþðơư"
+    + "".join(chr(code) for code in range(0x1EA0, 0x1EFA))  # Vietnamese letters with tones
+)
+
 # Any spelling or inflection of the drug's name and of milligrams (naltreksonu, naltrexzone,
 # milligrammi, miligramos...), as neutral as the drug words.
 _DRUG_OR_UNIT = re.compile(r"^(?:nal?tre|naltex|nalterx|mill?igram)")
@@ -141,8 +151,8 @@ class LanguageVerdict:
         confidence: the detector's confidence in `language` (0 when not called).
         supported: False only when the message is clearly in a language the assistant
             does not understand; True (the English path) whenever in doubt.
-        reason: why (`supported_language`, `other_language`, `other_script`, `english_words`,
-            `short`, `uncertain`, `mixed`, `no_words`, `error`).
+        reason: why (`supported_language`, `other_language`, `other_script`, `other_letters`,
+            `english_words`, `short`, `uncertain`, `mixed`, `no_words`, `error`).
     """
 
     language: str | None
@@ -197,7 +207,8 @@ def _identify(text: str, known_words: frozenset[str]) -> LanguageVerdict:
         if code in SUPPORTED:
             code, confidence = None, 1.0
         return LanguageVerdict(code, confidence, False, "other_script")
-    if len(content) < MIN_WORDS or len(content_letters) < MIN_LETTERS:
+    short = len(content) < MIN_WORDS or len(content_letters) < MIN_LETTERS
+    if short and not _other_letters(content):
         return LanguageVerdict.english_path("short")
     if english / len(content_letters) > MIXED_SHARE:
         return LanguageVerdict.english_path("mixed")
@@ -205,6 +216,9 @@ def _identify(text: str, known_words: frozenset[str]) -> LanguageVerdict:
     if glossary / len(content_letters) > GLOSSARY_SHARE:
         return LanguageVerdict.english_path("glossary_words")
     ranked = _detector_ranking(" ".join(content))
+    if short:
+        code, confidence = next(((c, v) for c, v in ranked if c not in SUPPORTED), (None, 1.0))
+        return LanguageVerdict(code, confidence, False, "other_letters")
     if not ranked:
         return LanguageVerdict.english_path("uncertain")
     code, confidence = ranked[0]
@@ -229,6 +243,12 @@ def article_words(article: Article) -> frozenset[str]:
 
 def _neutral(word: str) -> bool:
     return word in DRUG_WORDS or bool(_DRUG_OR_UNIT.match(word))
+
+
+def _other_letters(content: list[str]) -> bool:
+    return len(content) >= MIN_LETTER_WORDS and any(
+        ch in OTHER_LETTERS for word in content for ch in word
+    )
 
 
 def _english(word: str) -> bool:
