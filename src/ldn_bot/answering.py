@@ -12,6 +12,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from spacy.lang.en.stop_words import STOP_WORDS
+
 from ldn_bot.analysis import analyse
 from ldn_bot.guard.conversation import is_question
 from ldn_bot.guard.detector import CLEARED_ABOUT, detect
@@ -29,6 +31,15 @@ ASK_MORE = "ask_more"
 # back ("ok what does it actually do then") is a follow-up even without an article word.
 FOLLOW_UP_WORDS = 8
 POINTING_BACK = frozenset({"it", "its", "that", "this", "they", "them", "those", "these"})
+# "for ms", "in ms patients", "with multiple sclerosis?" right after an article answer
+# narrow that question to MS, which every topic is about: more of the same topic, not
+# the MS topic. A fragment of at most `QUALIFIER_WORDS` words, opening with one of
+# `QUALIFIER_OPENERS`, whose other content words all name MS or its patients.
+QUALIFIER_WORDS = 5
+QUALIFIER_OPENERS = frozenset({"for", "in", "with", "among", "regarding"})
+MS_WORDS = frozenset(
+    {"ms", "multiple", "sclerosis", "rrms", "ppms", "spms", "patient", "people", "person"}
+)
 SCOPE_RESPONSE = {Scope.OFF_TOPIC: "utter_out_of_scope", Scope.NOT_COVERED: "utter_not_covered"}
 
 
@@ -106,6 +117,9 @@ def _answer(
         answer = kb.answer(last_topic, more=True)
         if answer is None:
             return Turn((Reply("utter_no_more"),), verdict, topic=last_topic)
+    elif last_topic in kb.topics and narrows_to_ms(text):
+        answer = kb.answer(last_topic, more=True) or kb.answer(last_topic)
+        assert answer is not None  # a topic always has units
     else:
         topic = kb.topic_for_intent(intent)
         if topic is None:  # the NLU was unsure: only a clear keyword match is answered
@@ -143,6 +157,17 @@ def _article_turn(answer: Answer, verdict: Verdict) -> Turn:
         *(Reply(note) for note in answer.notes),
     ]
     return Turn(tuple(replies), verdict, topic=answer.topic)
+
+
+def narrows_to_ms(text: str) -> bool:
+    """Is the message only a qualifier naming MS ("for ms", "in people with ms?")?"""
+    words = [w for w in lemmas(text) if any(ch.isalpha() for ch in w)]
+    return (
+        0 < len(words) <= QUALIFIER_WORDS
+        and words[0] in QUALIFIER_OPENERS
+        and all(w in MS_WORDS or w in QUALIFIER_OPENERS or w in STOP_WORDS for w in words[1:])
+        and any(w in MS_WORDS for w in words[1:])
+    )
 
 
 def lemmas(text: str) -> list[str]:

@@ -15,6 +15,7 @@ from ldn_bot.knowledge.article import Article
 
 SCOPE_FILE = Path(__file__).with_name("scope.yml")
 _WORD = re.compile(r"^[a-z][a-z'-]+$")
+STEM_LETTERS = 7  # letters two words must share at the start to be forms of one word
 
 
 class Scope(str, Enum):
@@ -34,20 +35,38 @@ class ScopeModel:
         domain: frozenset[str],
         not_covered: frozenset[str],
         is_word: Callable[[str], bool] = lambda _w: True,
+        neutral: frozenset[str] = frozenset(),
     ) -> None:
         self.domain = domain
         self.not_covered = not_covered
         self.is_word = is_word
+        self.neutral = neutral
+        self._stems = frozenset(_stem(word) for word in domain if len(word) >= STEM_LETTERS)
 
     def scope(self, lemmas: Iterable[str]) -> Scope:
         """Off-topic when no content word is in the domain; not covered when one names
-        a subject the article does not address."""
-        content = {lemma for lemma in lemmas if _WORD.match(lemma) and lemma not in STOP_WORDS}
+        a subject the article does not address.
+
+        Filler words ("ok", "actually", "then") are not content. A word sharing its first
+        `STEM_LETTERS` letters with a domain word is another form of it ("anecdotes" and
+        the article's "anecdotal", "progressing" and "progression")."""
+        content = {
+            lemma
+            for lemma in lemmas
+            if _WORD.match(lemma) and lemma not in STOP_WORDS and lemma not in self.neutral
+        }
         if content & self.not_covered:
             return Scope.NOT_COVERED
-        if content and not content & self.domain:
+        if content and not any(map(self._in_domain, content)):
             return Scope.OFF_TOPIC if any(map(self.is_word, content)) else Scope.UNKNOWN
         return Scope.IN_SCOPE
+
+    def _in_domain(self, word: str) -> bool:
+        return word in self.domain or (len(word) >= STEM_LETTERS and _stem(word) in self._stems)
+
+
+def _stem(word: str) -> str:
+    return word[:STEM_LETTERS]
 
 
 @lru_cache(maxsize=2)
@@ -65,4 +84,7 @@ def scope_model(article: Article) -> ScopeModel:
     domain = (
         frozenset(article_lemmas) | frozenset(str(w) for w in raw["domain_terms"])
     ) - not_covered
-    return ScopeModel(domain=domain, not_covered=not_covered, is_word=is_known_word)
+    neutral = frozenset(str(w) for w in raw.get("neutral_terms", ()))
+    return ScopeModel(
+        domain=domain, not_covered=not_covered, is_word=is_known_word, neutral=neutral
+    )
