@@ -160,6 +160,34 @@ def test_an_unclear_message_does_not_end_the_dose_context(
     assert reading.insisting and reading.verdict.category is Category.DOSING
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what is it",
+        "so what's that then?",
+        "and how is it?",
+        "ok for LDN?",
+        "so, with ms?",
+        "how does it do that then",
+    ],
+)
+def test_a_question_pointing_back_or_continuing_after_an_opener_keeps_the_dose_context(
+    guard: ConversationGuard, text: str
+) -> None:
+    reading = guard.judge(text, context=Category.DOSING, guess=Guess("ask_naltrexone", 0.6))
+    assert reading.insisting and reading.verdict.category is Category.DOSING
+
+
+@pytest.mark.parametrize(
+    "text", ["what is ldn?", "what is ms?", "ok so what is naltrexone", "what is it used for?"]
+)
+def test_a_question_naming_its_own_subject_ends_the_dose_context(
+    guard: ConversationGuard, text: str
+) -> None:
+    reading = guard.judge(text, context=Category.DOSING, guess=Guess("ask_naltrexone", 0.6))
+    assert not reading.verdict.blocked, reading
+
+
 @pytest.mark.parametrize("text", ["and 2?", "what about at night", "and in the evening?"])
 def test_a_number_or_a_time_in_a_dose_context_is_always_referred(
     guard: ConversationGuard, text: str

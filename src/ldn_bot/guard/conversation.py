@@ -93,6 +93,7 @@ class ConversationRules:
     question_phrases: tuple[str, ...]
     continuations: frozenset[str]
     openers: frozenset[str]
+    pointing: frozenset[str]
     command: re.Pattern[str]
     weak_followups: frozenset[str]
 
@@ -112,6 +113,7 @@ class ConversationRules:
             question_phrases=tuple(str(phrase).lower() for phrase in ends["question_phrases"]),
             continuations=frozenset(str(word).lower() for word in ends["continuations"]),
             openers=frozenset(str(word).lower() for word in ends["openers"]),
+            pointing=frozenset(str(word).lower() for word in ends["pointing"]),
             command=re.compile(str(ends["command"])),
             weak_followups=frozenset(str(rule) for rule in raw["weak_followups"]),
         )
@@ -193,14 +195,26 @@ class ConversationGuard:
         followups = {r for r in verdict.rules if r.startswith(FOLLOWUP_PREFIX)}
         weak = bool(followups & self.rules.weak_followups)
         bar = self.rules.weak_min_confidence if weak else self.rules.min_confidence
+        opened = list(words)
+        while opened and opened[0] in self.rules.openers:
+            opened.pop(0)
         return (
-            bool(words)
-            and words[0] not in self.rules.continuations
+            bool(opened)
+            and opened[0] not in self.rules.continuations
+            and self._has_subject(opened)
             and not followups - self.rules.weak_followups
             and len(words) >= self.rules.min_words
             and is_question(plain, self.rules)
             and guess.intent in self.ending_intents
             and guess.confidence >= bar
+        )
+
+    def _has_subject(self, words: Sequence[str]) -> bool:
+        """A word of its own beyond question words and pronouns: "what is it" and "and
+        that?" point back at the dose question; "what is ldn" asks something new."""
+        return any(
+            word not in self.rules.pointing and word not in self.rules.question_words
+            for word in words
         )
 
 
