@@ -14,6 +14,7 @@ from ldn_bot.knowledge.article import Article, load_article
 
 TOPICS_FILE = Path(__file__).with_name("topics.yml")
 CITATION_UNIT = "citation"
+ELISION = "…"  # marks words left out of a quote
 _STOP_WORDS = frozenset(STOP_WORDS) | {"ldn", "naltrexone", "ms", "low", "dose", "?", ",", "."}
 
 
@@ -53,9 +54,16 @@ class Answer:
 class KnowledgeBase:
     """Answers topics from the article; knows nothing of Rasa."""
 
-    def __init__(self, article: Article, topics: Sequence[Topic]) -> None:
+    def __init__(
+        self,
+        article: Article,
+        topics: Sequence[Topic],
+        connectives: Sequence[str] = (),
+    ) -> None:
         self.article = article
         self.topics = {topic.id: topic for topic in topics}
+        self.connectives = tuple(connectives)
+        self._order = {sentence.id: n for n, sentence in enumerate(article.sentences)}
         self._weights: dict[str, dict[str, int]] | None = None
         self._by_intent = {topic.intent: topic for topic in topics}
         for topic in topics:
@@ -81,11 +89,27 @@ class KnowledgeBase:
             return None
         return Answer(
             topic=topic.id,
-            text=" ".join(self.unit_text(unit) for unit in units),
+            text=self._quote(units),
             source=self._source(units, () if more else topic.references),
             citations=(*units, *([] if more else topic.references)),
             notes=() if more else topic.notes,
         )
+
+    def _quote(self, units: Sequence[str]) -> str:
+        """The units' verbatim text. A sentence that opens with a connective pointing at
+        the sentence before it ("However,", "For example,") when that sentence is not
+        quoted just before it loses the connective, marked by an elision: "…a study..."."""
+        parts = []
+        for position, unit in enumerate(units):
+            text = self.unit_text(unit)
+            follows = position > 0 and self._order.get(units[position - 1], -2) + 1 == (
+                self._order.get(unit, -1)
+            )
+            opener = next((c for c in self.connectives if _opens_with(text, c)), None)
+            if opener is not None and not follows:
+                text = ELISION + text[len(opener) :].lstrip(", ")
+            parts.append(text)
+        return " ".join(parts)
 
     def best_topic(
         self,
@@ -143,6 +167,10 @@ class KnowledgeBase:
         return source
 
 
+def _opens_with(text: str, words: str) -> bool:
+    return text.startswith(words) and text[len(words) : len(words) + 1] in {",", " "}
+
+
 def _topic(topic_id: str, raw: dict) -> Topic:
     return Topic(
         id=topic_id,
@@ -161,4 +189,5 @@ def knowledge_base(article_path: Path, topics_path: Path = TOPICS_FILE) -> Knowl
     """Load the article and topics once per path."""
     raw = yaml.safe_load(topics_path.read_text(encoding="utf-8"))
     topics = [_topic(topic_id, spec) for topic_id, spec in raw["topics"].items()]
-    return KnowledgeBase(load_article(article_path), topics)
+    connectives = [str(c) for c in raw.get("elide_connectives", ())]
+    return KnowledgeBase(load_article(article_path), topics, connectives)
