@@ -66,7 +66,7 @@ eval: install  ## every set end to end (Wilson 95% CIs), the guard detector alon
 eval-fast: install  ## `make eval` without the NLU cross-validation (a few minutes)
 	@$(BIN)/python -m ldn_bot.evaluation --no-cv $(EVAL_ARGS)
 
-bench: install  ## ldn-bot vs the stock `rasa init` assistant, same run (about 30 min; BENCH_ARGS="--messages 2000" for a shorter one)
+bench: install web browser  ## ldn-bot vs the stock `rasa init` assistant, same run (about 30 min; BENCH_ARGS="--messages 2000" for a shorter one)
 	@$(BIN)/python bench/bench.py $(BENCH_ARGS)
 
 lint: install

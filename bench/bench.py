@@ -442,6 +442,28 @@ def ask_throughput(var: Path, count: int = 500) -> dict[str, float]:
 # --- the run -------------------------------------------------------------------------------------
 
 
+def widget_reply_time() -> dict[str, Any] | None:
+    """Send-to-rendered time in the web widget (real headless Chromium, `serve`) next to the
+    REST latency of the same questions, as tests/test_browser.py measures and writes it."""
+    out = ROOT / "reports" / "browser" / "reply_time.json"
+    with tempfile.TemporaryDirectory(prefix="ldn-bench-browser-") as tmp:
+        done = subprocess.run(
+            [
+                *(str(BIN / "pytest"), "-q", "-p", "no:cacheprovider", f"--basetemp={tmp}"),
+                *("tests/test_browser.py", "-k", "reply_time"),
+            ],
+            cwd=ROOT,
+            env=ENV,
+            capture_output=True,
+            text=True,
+        )
+    if done.returncode != 0 or not out.exists():
+        log(f"widget reply time not measured (pytest exit {done.returncode})")
+        return None
+    figures: dict[str, Any] = json.loads(out.read_text())
+    return figures
+
+
 def machine() -> dict[str, Any]:
     cpu = next(
         (
@@ -648,6 +670,14 @@ def table(report: dict[str, Any]) -> str:
             f"| NLU graph + guard per message (`Agent.parse_message`) | {nlu['mean_ms']:.2f} ms "
             f"(p99 {nlu['p99_ms']:.2f}), {nlu['parses_per_message']:.2f} spaCy parses | | | |"
         )
+    widget = report.get("widget")
+    if widget:
+        gap = widget["widget_minus_rest_p50_ms"]
+        lines.append(
+            f"| web widget, send to rendered, p50 ({widget['questions']} questions) "
+            f"| {widget['widget_p50_ms']:.1f} ms (REST {widget['rest_p50_ms']:.1f} ms) | | "
+            f"| ≤ REST + 150 ms {'✅' if gap <= 150 else '❌'} |"
+        )
     ask = ours["ask"]
     lines.append(
         f"| `ldn-bot ask --json`, 500 questions | {ask['steady_qps']:.0f} q/s "
@@ -681,6 +711,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps({"machine": machine(), **core}, indent=2))
         return 0
     report = measure(args)
+    report["widget"] = widget_reply_time()
     rendered = table(report)
     report["table"] = rendered
     out = Path(args.out)
