@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 import yaml
 
+from ldn_bot.answering import lemmas
 from ldn_bot.knowledge.article import load_article, squash
 from ldn_bot.knowledge.base import CITATION_UNIT, ELISION, KnowledgeBase
 from ldn_bot.settings import Settings
+
+ARTICLE_QUESTIONS = Path(__file__).parent / "data" / "article_questions.yml"
 
 
 def _source(cfg: Settings) -> str:
@@ -49,8 +53,12 @@ def test_every_unit_any_answer_can_contain_occurs_verbatim_in_the_source(
     units = {u for t in kb.topics.values() for u in (*t.units, *t.more, *t.references)}
     for unit in units:
         assert kb.unit_text(unit) in source, unit
+    questions = [
+        q["text"] for q in yaml.safe_load(ARTICLE_QUESTIONS.read_text("utf-8"))["questions"]
+    ]
     for topic in kb.topics.values():
         answers = [kb.answer(topic.id, more=more) for more in (False, True)]
+        answers += [kb.answer(topic.id, question=lemmas(q), lemmatize=lemmas) for q in questions]
         for answer in filter(None, answers):
             for sentence in re.split(r"(?<=[.?!:])\s+(?=[A-Z…])", answer.text):
                 assert sentence.removeprefix(ELISION) in source, (topic.id, sentence)
@@ -127,3 +135,34 @@ def test_no_answer_opens_with_a_dangling_connective_or_pronoun(
             ("However", "For example", "Finally", "Still", "Specifically", "Instead", "They ")
         ), topic.id
         assert "They found" not in answer.text or "Researchers found" in answer.text, topic.id
+
+
+def _asked(kb: KnowledgeBase, topic: str, question: str) -> tuple[str, ...]:
+    answer = kb.answer(topic, question=lemmas(question), lemmatize=lemmas)
+    assert answer is not None
+    return tuple(c for c in answer.citations if c.startswith("s"))
+
+
+def test_a_question_adds_the_topics_sentence_that_names_what_it_asks(kb: KnowledgeBase) -> None:
+    assert _asked(kb, "side_effects", "does it make you bleed?") == (
+        *kb.topics["side_effects"].units,
+        "s38",  # "...uncontrollable bleeding or increased bruising"
+    )
+    assert "s44" in _asked(kb, "off_label", "so it isn't proven then")
+
+
+def test_a_question_the_topics_answer_already_covers_gets_that_answer(kb: KnowledgeBase) -> None:
+    for question in ("what are the side effects?", "tell me about side effects", "hmm?"):
+        assert _asked(kb, "side_effects", question) == kb.topics["side_effects"].units
+
+
+def test_an_added_sentence_comes_with_the_sentence_it_needs_before_it(kb: KnowledgeBase) -> None:
+    cited = _asked(kb, "effectiveness", "what did the 2017 study find")
+    assert "s23" in cited and "s21" in cited  # "the study found" needs "a study published in 2017"
+    assert list(cited) == sorted(cited)  # the article's order
+
+
+def test_a_question_adds_at_most_two_sentences(kb: KnowledgeBase) -> None:
+    for topic in kb.topics.values():
+        asked = _asked(kb, topic.id, "study bleeding liver doctor inflammation endorphins fda")
+        assert len(asked) <= len([u for u in topic.units if u.startswith("s")]) + 2, topic.id

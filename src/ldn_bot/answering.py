@@ -142,7 +142,7 @@ def _answer(
                 return _article_turn(answer, verdict)
         if topic is None:
             return Turn((Reply("utter_fallback"),), verdict)
-        answer = kb.answer(topic.id)
+        answer = kb.answer(topic.id, question=lemmas(text), lemmatize=lemmas)
         assert answer is not None  # a topic always has units
     return _article_turn(answer, verdict)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -15,6 +15,7 @@ from ldn_bot.knowledge.article import Article, load_article
 TOPICS_FILE = Path(__file__).with_name("topics.yml")
 CITATION_UNIT = "citation"
 ELISION = "…"  # marks words left out of a quote
+MAX_ADDED = 2  # sentences a question can add to a topic's answer
 _STOP_WORDS = frozenset(STOP_WORDS) | {"ldn", "naltrexone", "ms", "low", "dose", "?", ",", "."}
 
 
@@ -59,10 +60,13 @@ class KnowledgeBase:
         article: Article,
         topics: Sequence[Topic],
         connectives: Sequence[str] = (),
+        antecedents: Mapping[str, str] | None = None,
     ) -> None:
         self.article = article
         self.topics = {topic.id: topic for topic in topics}
         self.connectives = tuple(connectives)
+        self.antecedents = dict(antecedents or {})
+        self._idf_weights: dict[str, float] | None = None
         self._order = {sentence.id: n for n, sentence in enumerate(article.sentences)}
         self._weights: dict[str, dict[str, int]] | None = None
         self._by_intent = {topic.intent: topic for topic in topics}
@@ -81,10 +85,26 @@ class KnowledgeBase:
     def topic_for_intent(self, intent: str | None) -> Topic | None:
         return self._by_intent.get(intent or "")
 
-    def answer(self, topic_id: str, *, more: bool = False) -> Answer | None:
-        """The topic's answer, or its follow-up (`more=True`); None when nothing is left."""
+    def answer(
+        self,
+        topic_id: str,
+        *,
+        more: bool = False,
+        question: Iterable[str] = (),
+        lemmatize: Callable[[str], Iterable[str]] | None = None,
+    ) -> Answer | None:
+        """The topic's answer, or its follow-up (`more=True`); None when nothing is left.
+
+        Given the question's lemmas and `lemmatize`, the answer also quotes the sentences
+        of the topic's `more` that name what the question asks and its `units` do not
+        ("does it cause bleeding?": the sentence on bleeding), the rarest words first
+        (TF-IDF), at most `MAX_ADDED`, each with the sentence it needs before it; all in
+        the article's order.
+        """
         topic = self.topics[topic_id]
         units = topic.more if more else topic.units
+        if not more and lemmatize is not None:
+            units = self._fitted(topic, set(question) - _STOP_WORDS, lemmatize)
         if not units:
             return None
         return Answer(
@@ -94,6 +114,42 @@ class KnowledgeBase:
             citations=(*units, *([] if more else topic.references)),
             notes=() if more else topic.notes,
         )
+
+    def _fitted(
+        self, topic: Topic, asked: set[str], lemmatize: Callable[[str], Iterable[str]]
+    ) -> tuple[str, ...]:
+        if not asked or not all(u.startswith("s") for u in (*topic.units, *topic.more)):
+            return topic.units
+        words = {u: set(lemmatize(self.unit_text(u))) for u in (*topic.units, *topic.more)}
+        covered = asked & set().union(*(words[u] for u in topic.units))
+        chosen = list(topic.units)
+        weight = self._idf(lemmatize)
+        candidates = [u for u in topic.more if u not in chosen and asked & words[u] - covered]
+        candidates.sort(key=lambda u: -sum(weight.get(w, 0.0) for w in asked & words[u]))
+        for unit in candidates:
+            if len(chosen) - len(topic.units) >= MAX_ADDED or not asked & words[unit] - covered:
+                continue
+            needed = self.antecedents.get(unit)
+            if needed is not None and needed not in chosen:
+                if len(chosen) - len(topic.units) + 2 > MAX_ADDED:
+                    continue
+                chosen.append(needed)
+            chosen.append(unit)
+            covered |= asked & words[unit]
+        return tuple(sorted(chosen, key=self._order.__getitem__))
+
+    def _idf(self, lemmatize: Callable[[str], Iterable[str]]) -> dict[str, float]:
+        """Each word's inverse document frequency over the article's sentences (TF-IDF,
+        scikit-learn): the rarer a word, the more a sentence naming it answers."""
+        if self._idf_weights is None:
+            from sklearn.feature_extraction.text import TfidfVectorizer
+
+            texts = [list(lemmatize(sentence.text)) for sentence in self.article.sentences]
+            vectorizer = TfidfVectorizer(analyzer=lambda words: words).fit(texts)
+            self._idf_weights = dict(
+                zip(vectorizer.get_feature_names_out(), vectorizer.idf_, strict=True)
+            )
+        return self._idf_weights
 
     def _quote(self, units: Sequence[str]) -> str:
         """The units' verbatim text. A sentence that opens with a connective pointing at
@@ -190,4 +246,5 @@ def knowledge_base(article_path: Path, topics_path: Path = TOPICS_FILE) -> Knowl
     raw = yaml.safe_load(topics_path.read_text(encoding="utf-8"))
     topics = [_topic(topic_id, spec) for topic_id, spec in raw["topics"].items()]
     connectives = [str(c) for c in raw.get("elide_connectives", ())]
-    return KnowledgeBase(load_article(article_path), topics, connectives)
+    antecedents = {str(k): str(v) for k, v in (raw.get("antecedents") or {}).items()}
+    return KnowledgeBase(load_article(article_path), topics, connectives, antecedents)
