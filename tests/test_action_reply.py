@@ -51,6 +51,20 @@ def every_real_reply(kb: KnowledgeBase) -> list[tuple[str, Any]]:
         ("action_answer_more", reply_of(ActionAnswerMore(), "more", None)),
         ("action_fallback", reply_of(ActionFallback(), "qwerty", None)),
         ("action_fallback", reply_of(ActionFallback(), "what are the risks of ldn", None)),
+        # answers fitted to the question quote more of the topic (regression: the contract
+        # refused them, and the rasa side replaced a correct answer with a referral)
+        (
+            "action_answer_article",
+            reply_of(ActionAnswerArticle(), "does it make you bleed", "ask_side_effects"),
+        ),
+        (
+            "action_answer_article",
+            reply_of(ActionAnswerArticle(), "what did the 2017 study find", "ask_effectiveness"),
+        ),
+        (
+            "action_answer_article",
+            reply_of(ActionAnswerArticle(), "is it proven then", "ask_off_label"),
+        ),
     ]
     return replies
 

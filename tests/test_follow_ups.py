@@ -57,3 +57,19 @@ def test_another_form_of_an_article_word_is_in_scope(kb: KnowledgeBase, text: st
 )
 def test_off_topic_questions_stay_off_topic(kb: KnowledgeBase, text: str) -> None:
     assert scope_model(kb.article).scope(lemmas(text)) is Scope.OFF_TOPIC
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["how long before naltrexone kicks in", "how long after starting ldn do you see results"],
+)
+def test_how_long_is_not_read_as_the_long_term_study(kb: KnowledgeBase, text: str) -> None:
+    turn = answer_turn(kb, text=text, intent="nlu_fallback")
+    assert turn.topic != "study_longterm"
+
+
+@pytest.mark.parametrize(
+    "text", ["what ingredients are in ldn capsules", "does naltrexone contain lactose"]
+)
+def test_ingredients_are_not_covered(kb: KnowledgeBase, text: str) -> None:
+    assert scope_model(kb.article).scope(lemmas(text)) is Scope.NOT_COVERED

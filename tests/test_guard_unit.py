@@ -55,6 +55,27 @@ def test_typo_fixer_maps_unknown_misspellings_to_trigger_lemmas() -> None:
     assert [t.lemma_ for t in doc][2:] == ["split", "the", "dosage"]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "whats the best tiem to take ldn",
+        "best tme of day for my ldn",
+        "when shoud i tkae it",
+        "wat tim do i take low dose naltrexone",
+        "is there a good tym to take it",
+    ],
+)
+def test_a_timing_question_with_time_or_take_misspelled_is_dosing(text: str) -> None:
+    assert detect(text).category is Category.DOSING
+
+
+@pytest.mark.parametrize(
+    "text", ["tim is my neurologist, he mentioned ldn", "what time is it", "i have no tme for this"]
+)
+def test_a_misspelled_time_without_a_dose_question_is_not_referred(text: str) -> None:
+    assert not detect(text).blocked
+
+
 def test_typo_fixer_leaves_real_words_alone() -> None:
     doc = build_pipeline()("how does it work , having done that")
     assert [t.lemma_ for t in doc] == ["how", "do", "it", "work", ",", "have", "do", "that"]

@@ -9,7 +9,7 @@ and template values; the words themselves live in `domain.yml`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from spacy.lang.en.stop_words import STOP_WORDS
@@ -40,6 +40,7 @@ QUALIFIER_OPENERS = frozenset({"for", "in", "with", "among", "regarding"})
 MS_WORDS = frozenset(
     {"ms", "multiple", "sclerosis", "rrms", "ppms", "spms", "patient", "people", "person"}
 )
+QUESTION_ADVERBS = frozenset({"long", "much", "many", "often", "soon", "fast", "quickly"})
 SCOPE_RESPONSE = {Scope.OFF_TOPIC: "utter_out_of_scope", Scope.NOT_COVERED: "utter_not_covered"}
 
 
@@ -135,7 +136,7 @@ def _answer(
             points_back = scope is Scope.OFF_TOPIC and not POINTING_BACK.isdisjoint(words)
             if scope in SCOPE_RESPONSE and not (follow_up and points_back):
                 return Turn((Reply(SCOPE_RESPONSE[scope]),), verdict)
-            topic = kb.best_topic(words, lemmatize=lemmas)
+            topic = kb.best_topic(topic_words(words), lemmatize=lemmas)
             if topic is None and follow_up and last_topic is not None:
                 answer = kb.answer(last_topic, more=True) or kb.answer(last_topic)
                 assert answer is not None  # a topic always has units
@@ -157,6 +158,16 @@ def _article_turn(answer: Answer, verdict: Verdict) -> Turn:
         *(Reply(note) for note in answer.notes),
     ]
     return Turn(tuple(replies), verdict, topic=answer.topic)
+
+
+def topic_words(words: Sequence[str]) -> list[str]:
+    """The words that can point at a topic: not the "long" of "how long" (a duration asked
+    about, not the long-term study), nor the "much" of "how much"."""
+    return [
+        word
+        for position, word in enumerate(words)
+        if not (position > 0 and words[position - 1] == "how" and word in QUESTION_ADVERBS)
+    ]
 
 
 def narrows_to_ms(text: str) -> bool:

@@ -98,6 +98,8 @@ TRIGGER_WORDS = frozenset(
         "bleed",
         "amount",
         "splitting",
+        "time",
+        "take",
     ]
 )
 
@@ -114,7 +116,17 @@ FOREIGN_TRIGGERS = {
 
 # The lookup table reads some common words as inflections of rarer ones
 # ("does" as the plural of "dose"); these lemmas win over it.
-LEMMA_OVERRIDES = {"does": "do", "evening": "evening", "tak": "take", "tok": "take"}
+LEMMA_OVERRIDES = {
+    "does": "do",
+    "evening": "evening",
+    "tak": "take",
+    "tok": "take",
+    "tke": "take",
+    # three-letter misspellings of "time" (too short for the typo fixer's edit distance)
+    "tme": "time",
+    "tim": "time",
+    "tym": "time",
+}
 
 
 class TypoFixer:

@@ -66,12 +66,7 @@ class ReplyContract:
         cls, kb: KnowledgeBase, *, responses: Iterable[str], slots: Iterable[str]
     ) -> ReplyContract:
         """The contract for a domain (its response and slot names) and the article."""
-        answers = [
-            answer
-            for topic in kb.topics
-            for more in (False, True)
-            if (answer := kb.answer(topic, more=more)) is not None
-        ]
+        answers = list(kb.possible_answers())
         slot_values = {"last_topic": frozenset(kb.topics)}
         return cls(
             responses=frozenset(responses),

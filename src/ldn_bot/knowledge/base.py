@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import combinations
 from pathlib import Path
 
 import yaml
@@ -107,6 +108,24 @@ class KnowledgeBase:
             units = self._fitted(topic, set(question) - _STOP_WORDS, lemmatize)
         if not units:
             return None
+        return self._compose(topic, units, more=more)
+
+    def possible_answers(self) -> Iterator[Answer]:
+        """Every answer `answer()` can give, whatever the question: the topics' answers,
+        their follow-ups, and their answers with up to `MAX_ADDED` follow-up sentences."""
+        for topic in self.topics.values():
+            yield self._compose(topic, topic.units, more=False)
+            if topic.more:
+                yield self._compose(topic, topic.more, more=True)
+            if not all(u.startswith("s") for u in (*topic.units, *topic.more)):
+                continue
+            extra = [u for u in topic.more if u not in topic.units]
+            for size in range(1, MAX_ADDED + 1):
+                for added in combinations(extra, size):
+                    units = sorted((*topic.units, *added), key=self._order.__getitem__)
+                    yield self._compose(topic, tuple(units), more=False)
+
+    def _compose(self, topic: Topic, units: Sequence[str], *, more: bool) -> Answer:
         return Answer(
             topic=topic.id,
             text=self._quote(units),
@@ -127,16 +146,27 @@ class KnowledgeBase:
         candidates = [u for u in topic.more if u not in chosen and asked & words[u] - covered]
         candidates.sort(key=lambda u: -sum(weight.get(w, 0.0) for w in asked & words[u]))
         for unit in candidates:
-            if len(chosen) - len(topic.units) >= MAX_ADDED or not asked & words[unit] - covered:
+            if not asked & words[unit] - covered or unit in chosen:
                 continue
-            needed = self.antecedents.get(unit)
-            if needed is not None and needed not in chosen:
-                if len(chosen) - len(topic.units) + 2 > MAX_ADDED:
-                    continue
-                chosen.append(needed)
-            chosen.append(unit)
+            needed = self._needed(unit, chosen)
+            if needed is None or len(chosen) + len(needed) + 1 - len(topic.units) > MAX_ADDED:
+                continue
+            if not set(needed) <= set(topic.more):
+                continue
+            chosen += [*needed, unit]
             covered |= asked & words[unit]
         return tuple(sorted(chosen, key=self._order.__getitem__))
+
+    def _needed(self, unit: str, chosen: Sequence[str]) -> list[str] | None:
+        """The sentences `unit` needs before it that are not in `chosen` (a chain: "similar
+        results" needs "the study found", which needs "a study published in 2017")."""
+        needed: list[str] = []
+        while (before := self.antecedents.get(unit)) is not None and before not in chosen:
+            if before in needed:
+                return None
+            needed.insert(0, before)
+            unit = before
+        return needed
 
     def _idf(self, lemmatize: Callable[[str], Iterable[str]]) -> dict[str, float]:
         """Each word's inverse document frequency over the article's sentences (TF-IDF,
