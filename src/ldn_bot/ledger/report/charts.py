@@ -162,24 +162,21 @@ def routes(data: ReportData) -> Figure:
 
 
 def categories(data: ReportData) -> Figure:
+    """Horizontal bars, one per category: a short chart however few categories fired."""
     caption = "Guard triggers by category"
     if not data.guard_categories:
         return Figure("categories", caption, "No guard triggers in this period.")
-    names = [name for name, _ in data.guard_categories]
-    counts = [count for _, count in data.guard_categories]
-    fig, ax = _axes(width=5.0, height=3.0)
-    bars = ax.bar(
-        [_plain(_spaced(name)) for name in names],
-        counts,
-        0.6,
-        color=[CATEGORY_COLOURS.get(name, OTHER_COLOUR) for name in names],
+    items = list(data.guard_categories)[::-1]  # the strongest category at the top
+    fig, ax = _axes(width=5.0, height=max(1.6, 0.7 + 0.3 * len(items)))
+    bars = ax.barh(
+        [_plain(_spaced(name)) for name, _ in items],
+        [count for _, count in items],
+        0.65,
+        color=[CATEGORY_COLOURS.get(name, OTHER_COLOUR) for name, _ in items],
     )
-    ax.bar_label(bars, padding=2, color=INK, fontsize=9)
-    ax.margins(y=0.15)
-    _count_axis(ax.yaxis)
-    ax.tick_params(axis="x", length=0)
+    _hbar_style(ax, bars)
     listing = ", ".join(f"{name} {count}" for name, count in data.guard_categories)
-    label = f"Bar chart of guard triggers by category: {listing}."
+    label = f"Horizontal bar chart of guard triggers by category: {listing}."
     return Figure("categories", caption, label, _svg(fig, "categories"))
 
 

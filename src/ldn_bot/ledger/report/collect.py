@@ -46,7 +46,11 @@ CATEGORY_ORDER = [category.value for category in Category]
 
 
 def collect(
-    engine: Engine, *, since: datetime | None = None, until: datetime | None = None
+    engine: Engine,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    top: int = TOP_QUESTIONS,
 ) -> ReportData:
     """Read the ledger (and Rasa's conversation store, for question texts) for a period.
 
@@ -54,6 +58,7 @@ def collect(
         engine: the database holding the ledger tables and, usually, Rasa's `events`.
         since: first moment included; a naive datetime is taken as UTC.
         until: first moment excluded; a naive datetime is taken as UTC.
+        top: the most frequent unanswered questions kept per group.
 
     Raises:
         RuntimeError: the ledger tables do not exist in this database.
@@ -69,7 +74,7 @@ def collect(
     has_events = inspector.has_table(EVENTS.name)
     with engine.connect() as connection:
         turns = _turn_stats(connection, since, until)
-        gaps = _unanswered(connection, since, until, has_events)
+        gaps = _unanswered(connection, since, until, has_events, top)
         votes = _vote_stats(connection, since, until)
         linked = Linked.of(gaps["questions"], gaps["failures"], votes["down_votes"])
         shown = transcripts(connection, linked, since, until, has_events)
@@ -157,10 +162,14 @@ def _turn_stats(
 
 
 def _unanswered(
-    connection: Connection, since: datetime | None, until: datetime | None, has_events: bool
+    connection: Connection,
+    since: datetime | None,
+    until: datetime | None,
+    has_events: bool,
+    top: int,
 ) -> dict[str, Any]:
     """The unanswered questions (not covered, then off-topic, most frequent first, each
-    group up to `TOP_QUESTIONS`), the failures by kind, and how many unanswered turns
+    group up to `top`), the failures by kind, and how many unanswered turns
     have no text anywhere (deleted from the conversation store, or never kept)."""
     vocabulary = labels()
     query = period(
@@ -222,7 +231,7 @@ def _unanswered(
                 group=group,
                 refs=tuple(refs[key][:REFS_SHOWN]),
             )
-            for key in keys[:TOP_QUESTIONS]
+            for key in keys[:top]
         ]
     return {
         "questions": tuple(questions),

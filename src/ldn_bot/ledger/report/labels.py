@@ -121,6 +121,8 @@ def about_ldn_or_ms(text: str) -> bool:
         if word in vocabulary.ignored:
             continue
         for form in _forms(word):
+            if form in vocabulary.ignored:
+                continue
             if form in vocabulary.domain or form in vocabulary.not_covered:
                 return True
             if len(form) >= STEM_LETTERS and form[:STEM_LETTERS] in vocabulary.stems:

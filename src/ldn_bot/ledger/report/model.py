@@ -34,7 +34,7 @@ class Group(str, Enum):
 
 _GROUP_TITLES = {
     Group.NOT_COVERED: "About LDN or MS, not covered by the article",
-    Group.OFF_TOPIC: "Off-topic or unreadable",
+    Group.OFF_TOPIC: "Off-topic or in another language",
     Group.FAILURE: "Failures (not fallbacks)",
 }
 

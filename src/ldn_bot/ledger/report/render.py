@@ -38,9 +38,7 @@ def render_html(data: ReportData, *, title: str = "ldn-bot report") -> str:
             figures={name: _trusted(item) for name, item in charts.figures(data).items()},
             days=_days(data),
             rules=[
-                (item.rule, item.label, item.category, item.count, _percent(item.count / total))
-                for item in data.guard_rules
-                for total in (data.guard_triggers,)
+                {**vars(item), "share": _share_of(item.count, data)} for item in data.guard_rules
             ],
             not_covered={
                 "caption": f"About LDN or MS, not covered by the article (top {TOP_QUESTIONS})",
@@ -149,15 +147,21 @@ def _days(data: ReportData) -> dict[str, Any]:
 
 def _feedback(data: ReportData) -> list[tuple[object, ...]]:
     rows: list[tuple[object, ...]] = [
-        (item.route, f"+{item.up}", f"−{item.down}", _signed(item.net), _share(item.up, item.down))
+        (
+            item.route,
+            _signed(item.up),
+            _signed(-item.down),
+            _signed(item.net),
+            _share(item.up, item.down),
+        )
         for item in data.feedback
     ]
     if rows:
         rows.append(
             (
                 "All routes",
-                f"+{data.votes_up}",
-                f"−{data.votes_down}",
+                _signed(data.votes_up),
+                _signed(-data.votes_down),
                 _signed(data.votes_net),
                 _share(data.votes_up, data.votes_down),
             )
