@@ -27,7 +27,7 @@ from ldn_bot.ledger.report.labels import about_ldn_or_ms, labels
 from ldn_bot.ledger.report.nlu_export import PLACEHOLDER, nlu_yaml
 from ldn_bot.ledger.schema import migrate
 from ldn_bot.ledger.store import Ledger, engine_for
-from ldn_bot.ledger.turns import TurnRecord
+from ldn_bot.ledger.turns import TurnRecord, turn_record
 
 UTC = timezone.utc
 DAY = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
@@ -312,6 +312,49 @@ def test_unanswered_splits_gaps_off_topic_and_failures(engine: Engine) -> None:
     failures = re.search(r'<table class="failures stack">(.*?)</table>', page, flags=re.S)
     assert failures and "fail closed" in failures.group(1)
     assert "action server did not answer" in failures.group(1)
+
+
+def test_a_reply_that_did_not_come_is_a_failure_whatever_the_intent(tmp_path: Path) -> None:
+    """The ledger keeps the turn's responses: "I can't answer that right now" after a
+    low-confidence message (the fallback action's server was down) is a failure, and a
+    fallback reply to an article intent (the article had nothing) is a fallback."""
+    events = [
+        {
+            "event": "user",
+            "text": "ldn and sleep quality?",
+            "timestamp": DAY.timestamp(),
+            "message_id": "c1",
+            "parse_data": {"intent": {"name": "nlu_fallback", "confidence": 0.2}},
+        },
+        {"event": "bot", "text": "…", "metadata": {"utter_action": "utter_cannot_answer_now"}},
+    ]
+    down = turn_record(ANN, events)
+    assert down is not None and down.responses == ("utter_cannot_answer_now",)
+    events[0] = {
+        **events[0],
+        "message_id": "c2",
+        "timestamp": DAY.timestamp() + 60,
+        "parse_data": {"intent": {"name": "ask_mechanism", "confidence": 0.9}},
+    }
+    events[1] = {**events[1], "metadata": {"utter_action": "utter_fallback"}}
+    answered = turn_record(ANN, events)
+    assert answered is not None and answered.responses == ("utter_fallback",)
+    engine = engine_for(f"sqlite:///{tmp_path / 'responses.db'}")
+    migrate(engine)
+    try:
+        Ledger(engine, salt="s", article_version="v", store_text=True).write([down, answered])
+        data = collect(engine)
+    finally:
+        engine.dispose()
+
+    assert [(item.kind, item.count) for item in data.failures] == [("no_action_reply", 1)]
+    assert [(q.text, q.group) for q in data.questions] == [
+        ("ldn and sleep quality?", Group.NOT_COVERED)
+    ]
+    turns = {t.text: t for tr in data.transcripts for t in tr.turns}
+    assert turns["ldn and sleep quality?"].responses == ("utter_fallback",)
+    page = render_html(data)
+    assert 'Reply</dt><dd class="responses">utter_cannot_answer_now' in page
 
 
 @pytest.mark.parametrize(

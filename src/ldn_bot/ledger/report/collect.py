@@ -181,6 +181,7 @@ def _unanswered(
             LedgerTurn.route,
             LedgerTurn.intent,
             LedgerTurn.guard_rule,
+            LedgerTurn.responses,
             LedgerTurn.user_text,
         ),
         LedgerTurn.created_at,
@@ -191,7 +192,7 @@ def _unanswered(
         row
         for row in stream(connection, query)
         if row.route in _UNANSWERED_OR_FAILED
-        or vocabulary.failure(row.route, row.intent, row.guard_rule)
+        or vocabulary.failure(row.route, row.intent, row.guard_rule, row.responses)
     ]
     missing = {row.message_id for row in rows if not row.user_text}
     texts = kept_texts(connection, missing, [utc(row.created_at) for row in rows], has_events)
@@ -202,7 +203,7 @@ def _unanswered(
     unanswered = without_text = 0
     for row in rows:  # latest first
         ref = TurnRef(row.id, conversation_key(row.sender_hash))
-        kind = vocabulary.failure(row.route, row.intent, row.guard_rule)
+        kind = vocabulary.failure(row.route, row.intent, row.guard_rule, row.responses)
         if kind:
             failures[kind].append(ref)
             continue
@@ -211,7 +212,7 @@ def _unanswered(
         if not original:
             without_text += 1
             continue
-        group = vocabulary.group(row.route, row.intent, row.guard_rule, original)
+        group = vocabulary.group(row.route, row.intent, row.guard_rule, original, row.responses)
         assert group is not None and group is not Group.FAILURE
         key = (group, original.lower())
         spellings[key][original] += 1

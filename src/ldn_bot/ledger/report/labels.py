@@ -40,6 +40,7 @@ class Labels:
     failure_rules: frozenset[str]
     failure_intents: frozenset[str]
     fallback_intents: frozenset[str]
+    failure_responses: frozenset[str]
     not_covered_intents: frozenset[str]
 
     def rule(self, rule: str | None) -> str | None:
@@ -51,19 +52,36 @@ class Labels:
     def source(self, source: str | None) -> str | None:
         return self.sources.get(source, source) if source else None
 
-    def failure(self, route: str, intent: str | None, rule: str | None) -> str | None:
-        """The kind of failure of a turn, or None when the bot did what it meant to."""
+    def failure(
+        self, route: str, intent: str | None, rule: str | None, responses: str | None = None
+    ) -> str | None:
+        """The kind of failure of a turn, or None when the bot did what it meant to.
+
+        `responses` are the turn's response names as the ledger keeps them (comma-separated;
+        None for a turn recorded before they were kept: then a fallback turn whose intent
+        has a reply of its own is read as one whose reply did not come)."""
         if rule in self.failure_rules:
             return FAIL_CLOSED
         if intent in self.failure_intents:
             return NLU_FAILED
+        if responses is not None:
+            if self.failure_responses.intersection(responses.split(",")):
+                return NO_ACTION_REPLY
+            return None
         if route == Route.FALLBACK.value and intent and intent not in self.fallback_intents:
             return NO_ACTION_REPLY  # its own reply did not come: "I can't answer now"
         return None
 
-    def group(self, route: str, intent: str | None, rule: str | None, text: str) -> Group | None:
+    def group(
+        self,
+        route: str,
+        intent: str | None,
+        rule: str | None,
+        text: str,
+        responses: str | None = None,
+    ) -> Group | None:
         """Why a turn went unanswered, or None when it was answered."""
-        if self.failure(route, intent, rule):
+        if self.failure(route, intent, rule, responses):
             return Group.FAILURE
         if route not in UNANSWERED:
             return None
@@ -83,6 +101,7 @@ def labels() -> Labels:
         failure_rules=frozenset(map(str, raw["failure_rules"])),
         failure_intents=frozenset(map(str, raw["failure_intents"])),
         fallback_intents=frozenset(map(str, raw["fallback_intents"])),
+        failure_responses=frozenset(map(str, raw["failure_responses"])),
         not_covered_intents=frozenset(map(str, raw["not_covered_intents"])),
     )
 

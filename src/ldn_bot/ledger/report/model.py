@@ -137,6 +137,7 @@ class TranscriptTurn:
     text: str | None  # None: not kept (or deleted)
     votes: tuple[int, ...] = ()  # +1 up, -1 down
     group: Group | None = None  # why it went unanswered, when it did
+    responses: tuple[str, ...] = ()  # the responses sent (empty: not recorded)
 
     @property
     def anchor(self) -> str:

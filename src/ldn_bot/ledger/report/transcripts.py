@@ -87,6 +87,7 @@ def transcripts(
                 LedgerTurn.guard_rule,
                 LedgerTurn.guard_source,
                 LedgerTurn.guard_context,
+                LedgerTurn.responses,
                 LedgerTurn.user_text,
             ).where(LedgerTurn.sender_hash.in_(chunk)),
             LedgerTurn.created_at,
@@ -124,7 +125,8 @@ def _turn(row: Any, text: str | None, votes: dict[int, list[int]]) -> Transcript
         guard_context=row.guard_context,
         text=" ".join(text.split()) if text else None,
         votes=tuple(votes.get(row.id, ())),
-        group=vocabulary.group(row.route, row.intent, row.guard_rule, text or ""),
+        responses=tuple(filter(None, (row.responses or "").split(","))),
+        group=vocabulary.group(row.route, row.intent, row.guard_rule, text or "", row.responses),
     )
 
 
