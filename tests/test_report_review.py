@@ -266,6 +266,21 @@ def test_every_unanswered_question_and_failure_links_to_a_turn_in_the_page(
     )  # latest first
 
 
+def test_no_link_points_nowhere_when_transcripts_are_capped(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ldn_bot.ledger.report import transcripts
+
+    monkeypatch.setattr(transcripts, "TRANSCRIPTS_SHOWN", 1)
+    data = collect(engine)
+    page = render_html(data)
+
+    assert len(data.transcripts) == 1
+    ids = set(re.findall(r'\bid="([^"]+)"', page))
+    links = re.findall(r'href="#([^"]+)"', page)
+    assert links and set(links) <= ids
+
+
 def test_transcripts_keep_the_privacy_rules(tmp_path: Path) -> None:
     """No sender id in the page (a prefix of the salted hash names a conversation), and a
     text the ledger does not keep (and the conversation store no longer has) is not shown."""
