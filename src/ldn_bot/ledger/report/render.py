@@ -55,7 +55,7 @@ def render_html(data: ReportData, *, title: str = "ldn-bot report") -> str:
                 "rows": shown,
             },
             rule_label=labels().rule,
-        shown={turn.anchor for transcript in data.transcripts for turn in transcript.turns},
+            shown={turn.anchor for transcript in data.transcripts for turn in transcript.turns},
             totals=_totals(data),
             start=start.isoformat() if start else "-",
             end=end.isoformat() if end else "-",
