@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, or_, select
 from sqlalchemy.engine import Connection, Engine
 
 from ldn_bot.guard.verdict import Category
@@ -183,17 +183,19 @@ def _unanswered(
             LedgerTurn.guard_rule,
             LedgerTurn.responses,
             LedgerTurn.user_text,
+        ).where(
+            # every failure is on one of these routes, or has one of these rules or intents
+            or_(
+                LedgerTurn.route.in_(UNANSWERED),
+                LedgerTurn.guard_rule.in_(sorted(vocabulary.failure_rules)),
+                LedgerTurn.intent.in_(sorted(vocabulary.failure_intents)),
+            )
         ),
         LedgerTurn.created_at,
         since,
         until,
     ).order_by(LedgerTurn.created_at.desc(), LedgerTurn.id.desc())
-    rows = [
-        row
-        for row in stream(connection, query)
-        if row.route in _UNANSWERED_OR_FAILED
-        or vocabulary.failure(row.route, row.intent, row.guard_rule, row.responses)
-    ]
+    rows = list(stream(connection, query))
     missing = {row.message_id for row in rows if not row.user_text}
     texts = kept_texts(connection, missing, [utc(row.created_at) for row in rows], has_events)
     failures: defaultdict[str, list[TurnRef]] = defaultdict(list)
@@ -243,9 +245,6 @@ def _unanswered(
             for kind, found in sorted(failures.items(), key=lambda item: -len(item[1]))
         ),
     }
-
-
-_UNANSWERED_OR_FAILED = frozenset(UNANSWERED)
 
 
 def _vote_stats(
