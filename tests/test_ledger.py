@@ -292,7 +292,7 @@ def test_migrations_are_idempotent_and_at_head(store: LedgerTrackerStore) -> Non
     migrate(store.ledger.engine)
     migrate(store.ledger.engine)
     with store.ledger.engine.connect() as connection:
-        assert connection.scalar(text(f"SELECT version_num FROM {VERSION_TABLE}")) == "0002"
+        assert connection.scalar(text(f"SELECT version_num FROM {VERSION_TABLE}")) == "0003"
 
 
 def test_votes_are_tied_to_the_turn_of_the_message(store: LedgerTrackerStore) -> None:

@@ -30,6 +30,7 @@ from sqlalchemy.engine import Engine
 
 from ldn_bot.ledger.report import (
     NO_TURN,
+    Group,
     Question,
     ReportData,
     RouteFeedback,
@@ -137,7 +138,9 @@ VOTES = [
 TABLE_CAPTIONS = [
     "Turns per day",
     "Guard triggers by rule",
-    "Top 20 unanswered questions (fallback and out of scope)",
+    "About LDN or MS, not covered by the article (top 20)",
+    "Off-topic or in another language (top 20)",
+    "Failures: the bot failed, it did not fall back",
     "Feedback by route",
     "Down-voted turns, latest first",
     "Totals summary",
@@ -266,9 +269,10 @@ def test_unanswered_questions_take_their_text_from_the_conversation_store(engine
 
     assert data.events_table
     assert data.questions == (
-        Question("What is LDN made of?", 3, "fallback"),  # two from events, one kept in the ledger
-        Question("Can I drink coffee?", 2, "out_of_scope"),
-        Question(EVIL, 1, "fallback"),
+        # two from events, one kept in the ledger; it names LDN: a gap, not off-topic
+        Question("What is LDN made of?", 3, "fallback", Group.NOT_COVERED),
+        Question("Can I drink coffee?", 2, "out_of_scope", Group.OFF_TOPIC),
+        Question(EVIL, 1, "fallback", Group.OFF_TOPIC),
     )
     assert (data.unanswered, data.unanswered_without_text) == (7, 1)
 
@@ -337,7 +341,9 @@ def test_empty_database(tmp_path: Path) -> None:
     assert "<svg" not in page and page.count("<figure") == 5
     for caption in TABLE_CAPTIONS:
         assert f"<caption>{caption}</caption>" in page
-    assert "No unanswered questions in this period." in page
+    assert "No unanswered questions about LDN or MS in this period." in page
+    assert "No off-topic questions in this period." in page
+    assert "No failures in this period." in page
     assert "No feedback votes in this period." in page
     summary = summary_text(data)
     assert "No turns in the ledger for this period." in summary
@@ -553,7 +559,7 @@ def test_report_in_headless_chromium(engine: Engine, tmp_path: Path) -> None:
             assert page.locator("table thead").count() == len(TABLE_CAPTIONS)
             questions = page.locator("table.questions tbody tr")
             assert questions.count() == 3
-            assert questions.first.inner_text().split("\t") == [
+            assert questions.first.inner_text().split("\t")[:3] == [
                 "What is LDN made of?",
                 "3",
                 "fallback",
@@ -561,15 +567,16 @@ def test_report_in_headless_chromium(engine: Engine, tmp_path: Path) -> None:
             assert questions.nth(2).locator("th").inner_text() == EVIL  # shown, not run
             rules = page.locator("table", has=page.locator("caption", has_text="by rule"))
             assert rules.locator("tbody tr").first.inner_text().split("\t")[:3] == [
-                "dosing.how_much",
+                "asks how much to take dosing.how_much",
                 "dosing",
                 "2",
             ]
             feedback = page.locator("table", has=page.locator("caption", has_text="by route"))
             assert feedback.locator("tbody tr").last.inner_text().split("\t") == [
                 "All routes",
-                "4",
-                "2",
+                "+4",
+                "−2",
+                "+2",
                 "66.7%",
             ]
             assert page.locator(".kpi dd").first.inner_text() == "14"

@@ -360,16 +360,50 @@ def cmd_purge(cfg: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_report(cfg: Settings, args: argparse.Namespace) -> int:
-    """The HTML report and a short summary in the terminal."""
+    """The HTML report and a short summary in the terminal; with --export-nlu, the
+    unanswered questions as candidate NLU examples (and the HTML only when --out is given)."""
     from ldn_bot.ledger.report import collect, render_html, summary_text
+    from ldn_bot.ledger.report.model import TOP_QUESTIONS
+    from ldn_bot.ledger.report.nlu_export import nlu_yaml
 
-    data = collect(_store(cfg), since=args.since)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_html(data), encoding="utf-8")
+    export = Path(args.export_nlu) if args.export_nlu else None
+    if export is not None:
+        _check_export_path(cfg, export)
+    html_out = Path(args.out) if args.out else (None if export else Path("report.html"))
+    data = collect(_store(cfg), since=args.since, top=EXPORT_QUESTIONS if export else TOP_QUESTIONS)
+    if html_out is not None:
+        html_out.parent.mkdir(parents=True, exist_ok=True)
+        html_out.write_text(render_html(data), encoding="utf-8")
     print(summary_text(data))
-    print(f"Report written to {out}")
+    if html_out is not None:
+        print(f"Report written to {html_out}")
+    if export is not None:
+        export.parent.mkdir(parents=True, exist_ok=True)
+        export.write_text(nlu_yaml(data), encoding="utf-8")
+        print(
+            f"{len(data.questions)} candidate NLU example(s) written to {export}: "
+            "label them, then move the ones you keep into data/ by hand"
+        )
     return 0
+
+
+EXPORT_QUESTIONS = 10_000  # per group: the export lists every unanswered question
+
+
+def _check_export_path(cfg: Settings, path: Path) -> None:
+    """The export is a worklist, never training data: not in data/ (which `train` reads),
+    not a folder."""
+    target = path.resolve()
+    data_dir = (cfg.root / "data").resolve()
+    if target == data_dir or data_dir in target.parents:
+        raise UsageError(
+            f"--export-nlu: {path} is in {data_dir}, which training reads; write it "
+            "elsewhere and move the examples you label by hand"
+        )
+    if target.is_dir():
+        raise UsageError(f"--export-nlu: {path} is a folder; give a file name")
+    if target.suffix not in {".yml", ".yaml"}:
+        raise UsageError(f"--export-nlu: {path} should end in .yml or .yaml (Rasa YAML)")
 
 
 def _date(text: str) -> datetime:
@@ -627,9 +661,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     purge.add_argument("--yes", action="store_true", help="delete without asking")
     purge.add_argument("--dry-run", action="store_true", help="only say what would be deleted")
-    report = command("report", "write the HTML report of the ledger", parents=[store])
+    report = command(
+        "report",
+        "write the HTML report of the ledger, or its unanswered questions to label",
+        parents=[store],
+    )
     report.add_argument("--since", type=_date, help="only turns from this date (YYYY-MM-DD)")
-    report.add_argument("--out", default="report.html", help="the HTML file (default: report.html)")
+    report.add_argument(
+        "--out",
+        help="the HTML file (default: report.html, none with --export-nlu unless given)",
+    )
+    report.add_argument(
+        "--export-nlu",
+        metavar="FILE",
+        help="write the unanswered questions as candidate NLU examples for a person to label "
+        "(Rasa 3 YAML; never into data/)",
+    )
     return parser
 
 

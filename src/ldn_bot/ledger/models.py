@@ -30,6 +30,7 @@ class LedgerTurn(Base):  # type: ignore[misc,valid-type]
     intent = Column(String(64))
     confidence = Column(Float)
     sentence_ids = Column(String(255), nullable=False, default="")
+    responses = Column(String(255))  # the responses sent, comma-separated (None: before 0003)
     model_id = Column(String(64))
     article_version = Column(String(16), nullable=False)
     user_text = Column(Text)

@@ -139,6 +139,7 @@ class Ledger:
             intent=record.intent,
             confidence=record.confidence,
             sentence_ids=",".join(record.sentence_ids),
+            responses=_joined(record.responses, 255),
             model_id=record.model_id,
             article_version=self.article_version,
             user_text=record.text if self.store_text else None,
@@ -189,6 +190,17 @@ class Ledger:
                     vote=vote,
                 )
             )
+
+
+def _joined(names: tuple[str, ...], limit: int) -> str | None:
+    """Names, comma-separated, as many whole ones as fit in a column of `limit` characters."""
+    joined = ""
+    for name in names:
+        candidate = f"{joined},{name}" if joined else name
+        if len(candidate) > limit:
+            break
+        joined = candidate
+    return joined or None
 
 
 class LedgerWriter:

@@ -34,6 +34,9 @@ class TurnRecord:
     # the window of the user's messages, the dose context) and the context the turn was in.
     guard_source: str | None = None
     guard_context: str | None = None
+    # The names of the responses the turn sent, in order ("utter_cannot_answer_now" tells a
+    # failure from a fallback, which share the fallback route).
+    responses: tuple[str, ...] = ()
     text: str = field(default="", repr=False)
 
 
@@ -62,6 +65,7 @@ def turn_record(sender_id: str, turn: Sequence[Event]) -> TurnRecord | None:
     parse = user.get("parse_data") or {}
     intent = parse.get("intent") or {}
     metadata = [event.get("metadata") or {} for event in bots]
+    responses = tuple(name for name in map(response_name, metadata) if name)
     route = route_for(response_name(meta) for meta in metadata)
     category, rule = _strongest_verdict(
         [parse.get("guard") or {}, *(m.get("guard") or {} for m in metadata)]
@@ -89,6 +93,7 @@ def turn_record(sender_id: str, turn: Sequence[Event]) -> TurnRecord | None:
         model_id=(user.get("metadata") or {}).get("model_id"),
         guard_source=_short(guard.get("source"), 16),
         guard_context=_short(guard.get("context"), 32),
+        responses=responses,
         text=_storable(str(user.get("text") or "")),
     )
 
