@@ -14,7 +14,7 @@ CHROMIUM := /usr/bin/chromium
 AUDIT_VENV := .venv-audit
 AUDIT_STAMP := $(AUDIT_VENV)/.installed-$(shell sha1sum security/audit-tools.txt | cut -c1-12)
 
-.PHONY: install web browser services train chat serve test soak eval eval-fast bench lint audit clean
+.PHONY: install web browser services train chat serve test soak eval eval-fast bench screenshots lint audit clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -68,6 +68,9 @@ eval-fast: install  ## `make eval` without the NLU cross-validation (a few minut
 
 bench: install web browser  ## ldn-bot vs the stock `rasa init` assistant, same run (about 30 min; BENCH_ARGS="--messages 2000" for a shorter one)
 	@$(BIN)/python bench/bench.py $(BENCH_ARGS)
+
+screenshots: install web browser  ## the README's screenshots (docs/screenshots/), from a real serve in headless Chromium
+	@$(BIN)/python scripts/screenshots.py
 
 lint: install
 	@$(BIN)/ruff check src actions rasa_project tests bench
