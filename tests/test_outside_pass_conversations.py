@@ -186,3 +186,51 @@ def test_clear_article_questions_after_a_referral_are_answered_and_persistence_i
         if o.turn.accepted is not None and o.route not in o.turn.accepted
     ]
     assert wrong == []
+
+
+# --- the third outside pass (535 conversations, 967 turns; phrasings below are new) ---
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("what do specialists usually prescribe?", Category.DOSING),
+        ("what would a gp typically start people on?", Category.DOSING),
+        ("ldn in teh evening ok?", Category.DOSING),
+        ("teh max for ldn?", Category.DOSING),
+        ("naltrexone max?", Category.DOSING),
+        ("ldn night?", Category.DOSING),
+        ("am or pm for naltrexone", Category.DOSING),
+        ("how ofen should it be", Category.DOSING),
+        ("is ldn befor bed better", Category.DOSING),
+        ("a recipe for liquid naltrexone?", Category.PILL_SPLITTING),
+        ("ldn formula please", Category.PILL_SPLITTING),
+    ],
+)
+def test_usual_doses_misspelled_times_and_recipes_are_referred(
+    detector: GuardDetector, text: str, category: Category
+) -> None:
+    assert detector.detect(text).category is category
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "fair enough",
+        "how many times does the article mention fatigue?",
+        "could you split that reply into bullet points?",
+        "is the split between men and women in the article?",
+        "what is low dose naltrexone normally used for",
+    ],
+)
+def test_harmless_words_the_pass_found_referred_are_not(detector: GuardDetector, text: str) -> None:
+    assert not detector.detect(text).blocked
+
+
+@pytest.mark.parametrize("text", ["same for that?", "what about it?", "and for this one?"])
+def test_a_pointer_with_a_preposition_keeps_the_dose_context(text: str) -> None:
+    from ldn_bot.guard.conversation import ConversationGuard, Guess, conversation_rules
+
+    guard = ConversationGuard(conversation_rules(), {"ask_safety", "ask_naltrexone"})
+    reading = guard.judge(text, context=Category.DOSING, guess=Guess("ask_safety", 0.9))
+    assert reading.verdict.category is Category.DOSING
