@@ -49,7 +49,8 @@ def article_page(article: Article, *, marked: frozenset[str] = frozenset()) -> s
     """The article page's HTML, the `marked` units highlighted."""
     sentences = {sentence.id: sentence for sentence in article.sentences}
     paragraphs = article.paragraphs or tuple((s.id,) for s in article.sentences)
-    return _environment().get_template("article.html").render(
+    template = _environment().get_template("article.html")
+    return template.render(
         article=article,
         paragraphs=[[sentences[unit] for unit in paragraph] for paragraph in paragraphs],
         marked=marked,

@@ -26,7 +26,8 @@ _APA = re.compile(r"APA\s+(?P<apa>Fletcher, J\..*?Medical News Today\s*\.)")
 # The APA line's parts ("Fletcher, J. (2019, June 12). "Title?." Medical News Today.")
 # and the MLA line's address of the original ("&lt;https://...&gt;").
 _APA_PARTS = re.compile(
-    r'(?P<author>.+?)\s*\((?P<year>\d{4}), (?P<month>[A-Z][a-z]+) (?P<day>\d{1,2})\)\.\s*"(?P<title>.+?)\.?"'
+    r"(?P<author>.+?)\s*\((?P<year>\d{4}), (?P<month>[A-Z][a-z]+) (?P<day>\d{1,2})\)\.\s*"
+    r'"(?P<title>.+?)\.?"'
 )
 _ORIGINAL_URL = re.compile(r"<(?P<url>https?://[^>\s]+)>")
 
