@@ -512,8 +512,21 @@ def test_the_article_page_is_plain_for_a_query_it_does_not_understand(server: st
         assert 'id="s46"' in page
 
 
+def _voted_turns(serve_var: Path, session: str) -> list[tuple[str, str, str]]:
+    """(vote, route, quoted sentence ids) of each stored vote of the session's conversation."""
+    sender = f"socketio:{session.split('.')[0]}"
+    salt = os.environ.get("LDN_BOT_SALT") or (serve_var / "salt").read_text().strip()
+    with sqlite3.connect(serve_var / "conversations.sqlite") as db:
+        rows = db.execute(
+            "SELECT v.vote, t.route, t.sentence_ids FROM ledger_votes v"
+            " JOIN ledger_turns t ON v.turn_id = t.id WHERE v.sender_hash = ? ORDER BY v.id",
+            (sender_hash(sender, salt),),
+        )
+        return [tuple(row) for row in rows.fetchall()]
+
+
 def test_exactly_one_vote_per_answer_none_on_small_talk_notes_or_emergencies(
-    browser: object, server: str
+    browser: object, server: str, serve_var: Path
 ) -> None:
     context, page = _open_chat(browser, server)
     assert page.locator(VOTED).count() == 0  # the disclaimer and the greeting
@@ -547,5 +560,28 @@ def test_exactly_one_vote_per_answer_none_on_small_talk_notes_or_emergencies(
         ".some(n => n.textContent.includes('Thanks'))",
         timeout=10_000,
     )
+    assert "Thanks for your feedback" in answer.inner_text()
+    referral.locator(".ldn-vote-down").click()
+    page.wait_for_function("() => document.querySelectorAll('.ldn-voted').length >= 2")
+    # Each vote is stored on the turn of the bubble it was given under.
+    session = page.evaluate("() => JSON.parse(localStorage.getItem('chat_session')).session_id")
+    voted = _voted_turns(serve_var, session)
+    assert [(vote, route) for vote, route, _ in voted] == [
+        ("up", "article_answer"),
+        ("down", "doctor_referral"),
+    ]
+    quoted = answer.locator("a", has_text="read the passage").get_attribute("href") or ""
+    first = voted[0][2].split(",")[0]
+    assert first and f"q={first}" in quoted, (voted, quoted)  # the answer's own turn
+
+    # After a reload (the conversation comes back from localStorage) the same bubbles
+    # carry the thumbs, and the answer's vote is remembered.
+    page.reload()
+    page.wait_for_selector("button.rw-launcher", timeout=10_000)
+    if not page.locator(".rw-conversation-container").is_visible():
+        page.locator("button.rw-launcher").click()
+    _wait_text(page, "I can't help with dosing")
+    assert page.locator(VOTED).count() == 2
+    answer = page.locator(BOT).filter(has_text="read the passage").last
     assert "Thanks for your feedback" in answer.inner_text()
     context.close()
