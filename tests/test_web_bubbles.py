@@ -119,7 +119,7 @@ def test_the_first_answer_or_referral_of_a_turn_takes_the_one_vote(kb: Knowledge
     assert "metadata" not in note  # a second votable reply of the same turn: no vote
 
 
-def test_small_talk_and_the_emergency_message_carry_no_vote() -> None:
+def test_small_talk_and_the_emergency_message_carry_no_vote_and_keep_their_wording() -> None:
     sio = _RecordingSio()
 
     async def turns() -> None:
@@ -129,4 +129,4 @@ def test_small_talk_and_the_emergency_message_carry_no_vote() -> None:
             )
 
     asyncio.run(turns())
-    assert [data for data, _ in sio.sent] == [{"text": "Hello\\.\n\nMore\\."}] * 2
+    assert [data for data, _ in sio.sent] == [{"text": "Hello.\n\nMore."}] * 2

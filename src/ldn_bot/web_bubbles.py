@@ -5,9 +5,10 @@ one message per bubble; Rasa's socket.io channel split every reply on blank line
 article answer and its source came as two bubbles, each with its own thumbs. Here:
 
 - a reply is one bubble (its paragraphs stay paragraphs inside it);
-- its text is escaped for Markdown, so article text never turns into a list, a heading
-  or a link; the one link is the answer's "read the passage", built from its citations
-  (`ldn_bot.knowledge.sources`) to this server's own article page;
+- an article answer's text is escaped for Markdown, so article text never turns into a
+  list, a heading or a link; its one link is "read the passage", built from its citations
+  (`ldn_bot.knowledge.sources`) to this server's own article page (the other replies are
+  the domain's own wording, sent as they always were);
 - the bubble that takes the turn's vote (the first reply of a turn that answers or
   refers, never small talk, the disclaimer, the emergency message or a note after an
   answer) carries the class `VOTE_CLASS`, which the widget puts thumbs under.
@@ -59,9 +60,12 @@ def votable(response: Any) -> bool:
 def bubble_text(
     text: str, *, response: Any, citations: Iterable[str] | None, article: Article
 ) -> str:
-    """A reply's text as the widget's Markdown: escaped, an article answer's source line
-    linking to the quoted passage on this server's article page."""
-    if response == ARTICLE_ANSWER and citations:
+    """A reply's text as the widget's Markdown. An article answer's (article text) is
+    escaped, its source line linking to the quoted passage on this server's article page;
+    every other reply is the domain's own wording, sent as it always was."""
+    if response != ARTICLE_ANSWER:
+        return text
+    if citations:
         units = [unit for unit in citations if isinstance(unit, str)]
         linked = linked_source(text, article, units, link=markdown_link, escape=escape_markdown)
         if linked is not None:
