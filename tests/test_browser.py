@@ -480,6 +480,7 @@ def test_an_answers_source_link_opens_the_article_with_the_quoted_sentences_high
     href = link.get_attribute("href") or ""
     assert re.fullmatch(r"/article\?q=s[0-9]{2}(,[sr][0-9]{1,2})*#s[0-9]{2}", href), href
     quoted = [unit for unit in href.split("?q=")[1].split("#")[0].split(",") if unit[0] == "s"]
+    page.screenshot(path=str(cfg.root / "reports" / "browser" / "answer.png"))
     with context.expect_page() as opened:  # type: ignore[attr-defined]
         link.click()
     article = opened.value
