@@ -41,9 +41,11 @@ from sanic.response import HTTPResponse
 from sanic_cors import CORS
 from sqlalchemy.exc import SQLAlchemyError
 
+from ldn_bot.article_page import article_page, marked_units
 from ldn_bot.exposure import Exposure, RestAccess
 from ldn_bot.feedback import FeedbackError, parse_feedback, parse_forget
 from ldn_bot.http_framing import refuse_ambiguous_framing
+from ldn_bot.knowledge.article import load_article
 from ldn_bot.ledger.conversations import answer_of_bot_message, events_of
 from ldn_bot.payloads import WIDGET_PAYLOADS, as_sent, button_payloads
 from ldn_bot.rest_request import is_json
@@ -85,7 +87,8 @@ def create_app(
     action_server: Callable[[], Mapping[str, Any]] | None = None,
 ) -> Sanic:
     """The Sanic app: channels under /webhooks/, socket.io at /socket.io, the page at /,
-    feedback votes at /api/feedback and a health check at /health.
+    the article it quotes at /article, feedback votes at /api/feedback and a health
+    check at /health.
 
     `exposure` says whether REST is served and with which token, which other origins
     get CORS and whether the read-only Rasa HTTP API is on. Slack
@@ -145,6 +148,15 @@ def create_app(
     @app.route("/", methods=["GET", "HEAD"])
     async def index(_: Request) -> HTTPResponse:
         return await response.file(static_dir / "index.html")
+
+    @app.route("/article", methods=["GET", "HEAD"])
+    async def article(request: Request) -> HTTPResponse:
+        """The article the assistant quotes, the units `?q=s11,s12` names highlighted
+        (`ldn_bot.article_page`); any other query gives the plain article."""
+        text = settings().article_path
+        source = load_article(text)
+        marked = marked_units(source, request.args.getlist("q", []))
+        return response.html(article_page(source, marked=marked))
 
     @app.get("/config.js")
     async def config_js(_: Request) -> HTTPResponse:

@@ -38,7 +38,10 @@ JWT_SECRET = "jwt-secret-0123456789abcdef"
 API_TOKEN = "api-token-0123456789abcdef"
 OTHER_HOST = "bot.example"
 SALT = "access-test-salt"
-QUESTION = "what is naltrexone approved for?"  # disclaimer, answer, source: 3+ bubbles
+QUESTION = "what is naltrexone approved for?"
+# The web widget shows one bubble per reply (the answer with its source): disclaimer,
+# answer, and the note that the article's list is missing make 3 bubbles.
+NOTED_QUESTION = "what side effects can naltrexone cause?"
 SCALE = max(1, int(os.environ.get("LDN_BOT_FUZZ_SCALE", "1")))
 FIGURES: dict[str, int] = collections.defaultdict(int)
 
@@ -345,7 +348,7 @@ def _web_conversation(url: str) -> tuple[str, int]:
     async def run() -> tuple[str, int]:
         web = WebClient(url)
         session = await web.session(None)
-        heard = await web.say(session, QUESTION, replies=3)
+        heard = await web.say(session, NOTED_QUESTION, replies=3)
         await web.close()
         return session, len(heard)
 

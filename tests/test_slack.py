@@ -18,6 +18,7 @@ import pytest
 import yaml
 from fake_slack import BOT_ID, BOT_USER, FakeSlackAPI, event_callback, sign
 
+from ldn_bot.knowledge.base import KnowledgeBase
 from ldn_bot.settings import Settings
 from ldn_bot.slack import (
     WEBHOOK_PATH,
@@ -25,6 +26,8 @@ from ldn_bot.slack import (
     SlackConfig,
     SlackConfigError,
     clean_incoming,
+    linked_citation,
+    public_base,
     slack_message,
     triage_event,
 )
@@ -167,6 +170,67 @@ def test_an_answer_has_its_citation_as_a_compact_context_line() -> None:
     assert "<" not in message["text"]
 
 
+def _answer_reply(kb: KnowledgeBase, topic: str) -> tuple[str, list[str]]:
+    answer = kb.answer(topic)
+    assert answer is not None
+    return f"{answer.text}\n\n📄 Source: {answer.source}", list(answer.citations)
+
+
+def test_with_a_public_address_the_source_links_to_the_quoted_passage(
+    kb: KnowledgeBase,
+) -> None:
+    text, citations = _answer_reply(kb, "study_longterm")
+    linked = linked_citation(
+        text, article=kb.article, citations=citations, public_url="https://bot.example"
+    )
+    message = slack_message(text, linked=linked)
+    context = [block for block in message["blocks"] if block["type"] == "context"]
+    assert context[0]["elements"][0]["text"] == (
+        "📄 _Medical News Today, 12 June 2019 · <https://bot.example/article?q=s24,s25,s26,r3#s24"
+        "|read the passage>. Cited: Ludwig, M. D., et al. (2016). Long-term treatment with "
+        "low dose naltrexone maintains stable health in patients with multiple sclerosis._"
+    )
+    assert "<" not in message["text"]  # the notification text stays plain
+
+
+def test_without_a_public_address_the_source_line_is_plain_text(kb: KnowledgeBase) -> None:
+    text, citations = _answer_reply(kb, "off_label")
+    linked = linked_citation(text, article=kb.article, citations=citations, public_url=None)
+    assert linked is None
+    context = [b for b in slack_message(text, linked=linked)["blocks"] if b["type"] == "context"]
+    assert context[0]["elements"][0]["text"] == "📄 _Medical News Today, 12 June 2019_"
+
+
+def test_a_reply_that_is_not_the_answer_of_its_citations_gets_no_link(kb: KnowledgeBase) -> None:
+    _, citations = _answer_reply(kb, "off_label")
+    other = "Please ask your doctor.\n\n📄 Source: somewhere else"
+    assert (
+        linked_citation(other, article=kb.article, citations=citations, public_url="https://b.ex")
+        is None
+    )
+
+
+def test_the_public_address_for_links_comes_from_the_environment() -> None:
+    config = SlackConfig.from_env(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-1",
+            "SLACK_SIGNING_SECRET": "s",
+            "LDN_BOT_PUBLIC_URL": " https://bot.example.org/ ",
+        }
+    )
+    assert config is not None and config.public_url == "https://bot.example.org"
+    assert public_base(None) is None and public_base("") is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["bot.example.org", "ftp://bot.example", "https://bot.example/|x", "https://a>b", "https://"],
+)
+def test_a_public_address_that_would_break_a_link_is_refused(url: str) -> None:
+    with pytest.raises(SlackConfigError, match="public address"):
+        public_base(url)
+
+
 def test_buttons_become_an_actions_block() -> None:
     message = slack_message("Hi", [{"title": "Sources", "payload": "/ask_sources"}])
     actions = message["blocks"][-1]
@@ -253,7 +317,8 @@ class TestSlackWebhook:
         answer = posts[-1]
         assert "food and drug administration" in answer["text"].lower()
         context = [block for block in answer["blocks"] if block["type"] == "context"]
-        assert "s08" in context[0]["elements"][0]["text"]
+        # No public address in this server: the source line is plain text, no sentence ids.
+        assert context[0]["elements"][0]["text"] == "📄 _Medical News Today, 12 June 2019_"
         assert "<" not in json.dumps(answer["blocks"])
 
     def test_a_channel_mention_gets_a_threaded_reply(

@@ -6,7 +6,8 @@ What changes from `rasa.core.channels.slack` (the signature check is Rasa's):
   is answered (it is the first one to reach us);
 - direct messages are answered in the DM, mentions in the thread of the message;
 - the bot's own messages, other bots, edits and joins are ignored;
-- replies are mrkdwn blocks with the citation as a compact context line, posted without
+- replies are mrkdwn blocks with the citation as a compact context line (linking to the
+  quoted passage on the article page when the server has a public address), posted without
   the legacy `as_user`, with slack_sdk's retry handlers, to a configurable API URL;
 - `url_verification` is answered as Slack documents it (`{"challenge": ...}`).
 
@@ -36,13 +37,16 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from ldn_bot.knowledge.article import load_article
 from ldn_bot.metadata import MetadataError, checked_metadata
+from ldn_bot.settings import settings
 from ldn_bot.slack import (
     SLACK_API_URL,
     Delivery,
     EventLedger,
     MemoryEventLedger,
     SlackConfig,
+    linked_citation,
     slack_message,
     triage_action,
     triage_event,
@@ -50,18 +54,27 @@ from ldn_bot.slack import (
 
 logger = logging.getLogger(__name__)
 
+ARTICLE_ANSWER = "utter_article_answer"
+
 
 class SlackOutput(SlackBot):
     """Posts replies with `chat.postMessage`; a failed post is logged, never raised
     (raising would abort the turn and lose it from the conversation store)."""
 
     def __init__(
-        self, token: str, channel: str, thread_ts: str | None, *, api_url: str = SLACK_API_URL
+        self,
+        token: str,
+        channel: str,
+        thread_ts: str | None,
+        *,
+        api_url: str = SLACK_API_URL,
+        public_url: str | None = None,
     ) -> None:
         OutputChannel.__init__(self)
         self.slack_channel = channel
         self.thread_id = thread_ts
         self.proxy = None
+        self.public_url = public_url
         self.client = AsyncWebClient(
             token,
             base_url=api_url,
@@ -81,12 +94,25 @@ class SlackOutput(SlackBot):
             logger.error("slack: chat.postMessage failed: %s", type(error).__name__)
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self._post(slack_message(text))
+        await self._post(slack_message(text, linked=self._linked(text, kwargs)))
 
     async def send_text_with_buttons(
         self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
     ) -> None:
-        await self._post(slack_message(text, buttons))
+        await self._post(slack_message(text, buttons, linked=self._linked(text, kwargs)))
+
+    def _linked(self, text: str, kwargs: dict[str, Any]) -> str | None:
+        """An article answer's source line linking to the quoted passage, when the server
+        has a public address (`SlackConfig.public_url`)."""
+        citations = kwargs.get("citations")
+        if kwargs.get("utter_action") != ARTICLE_ANSWER or not isinstance(citations, list):
+            return None
+        return linked_citation(
+            text,
+            article=load_article(settings().article_path),
+            citations=[unit for unit in citations if isinstance(unit, str)],
+            public_url=self.public_url,
+        )
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         logger.warning("slack: images are not sent (the assistant has none)")
@@ -113,6 +139,7 @@ class SlackInput(RasaSlackInput):
         *,
         api_url: str = SLACK_API_URL,
         ledger: EventLedger | None = None,
+        public_url: str | None = None,
     ) -> None:
         super().__init__(
             slack_token,
@@ -121,6 +148,7 @@ class SlackInput(RasaSlackInput):
             conversation_granularity="channel",
         )
         self.api_url = api_url
+        self.public_url = public_url
         self.ledger: EventLedger = ledger or MemoryEventLedger()
 
     @classmethod
@@ -131,6 +159,7 @@ class SlackInput(RasaSlackInput):
             config.channel,
             api_url=config.api_url,
             ledger=ledger,
+            public_url=config.public_url,
         )
 
     @classmethod
@@ -147,7 +176,11 @@ class SlackInput(RasaSlackInput):
         self, channel: str | None = None, thread_id: str | None = None
     ) -> OutputChannel:
         return SlackOutput(
-            self.slack_token, channel or self.slack_channel or "", thread_id, api_url=self.api_url
+            self.slack_token,
+            channel or self.slack_channel or "",
+            thread_id,
+            api_url=self.api_url,
+            public_url=self.public_url,
         )
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:

@@ -35,9 +35,11 @@ from rasa.core.channels.socketio import SocketIOInput as RasaSocketIOInput
 from rasa.core.channels.socketio import SocketIOOutput
 from sanic import Blueprint
 
+from ldn_bot.knowledge.article import load_article
 from ldn_bot.metadata import MAX_METADATA_BYTES, MetadataError, checked_metadata
 from ldn_bot.senders import SessionSigner, bare
 from ldn_bot.settings import settings
+from ldn_bot.web_bubbles import VOTE_CLASS, bubble_text, votable
 
 logger = logging.getLogger(__name__)
 
@@ -148,10 +150,48 @@ def _metadata(raw: Any) -> dict[str, Any]:
 
 class _RoomOutput(SocketIOOutput):
     """Emits each reply to the room of its conversation: the stored sender id is
-    `socketio:<conversation>` (`ldn_bot.senders`), the room is `<conversation>`."""
+    `socketio:<conversation>` (`ldn_bot.senders`), the room is `<conversation>`.
+
+    Each reply is one bubble (Rasa's split it on blank lines), its text as the widget's
+    Markdown (`ldn_bot.web_bubbles`): an article answer and its source line together,
+    the source linking to the quoted passage. The first reply of the turn that answers or
+    refers carries the class the widget puts the turn's thumbs under (one output channel
+    serves one message, so one turn)."""
+
+    def __init__(self, sio: Any, bot_message_evt: str) -> None:
+        super().__init__(sio, bot_message_evt)
+        self._vote_given = False
 
     async def _send_message(self, socket_id: str, response: Any) -> None:
         await super()._send_message(bare(self.name(), socket_id), response)
+
+    def _bubble(self, text: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+        response = kwargs.get("utter_action")
+        bubble: dict[str, Any] = {
+            "text": bubble_text(
+                text,
+                response=response,
+                citations=kwargs.get("citations"),
+                article=load_article(settings().article_path),
+            )
+        }
+        if not self._vote_given and votable(response):
+            self._vote_given = True
+            bubble["metadata"] = {"customCss": {"style": "class", "css": VOTE_CLASS}}
+        return bubble
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await self._send_message(recipient_id, self._bubble(text, kwargs))
+
+    async def send_text_with_buttons(
+        self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
+    ) -> None:
+        bubble = self._bubble(text, kwargs)
+        bubble["quick_replies"] = [
+            {"content_type": "text", "title": button["title"], "payload": button["payload"]}
+            for button in buttons
+        ]
+        await self._send_message(recipient_id, bubble)
 
 
 def _allowed_origins(extra: tuple[str, ...]) -> OriginCheck | None:

@@ -434,7 +434,7 @@ def cmd_serve(cfg: Settings, args: argparse.Namespace) -> int:
         listening_socket,
         quiet_rasa,
     )
-    from ldn_bot.slack import WEBHOOK_PATH, SlackConfig
+    from ldn_bot.slack import WEBHOOK_PATH, SlackConfig, public_base
     from rasa_project.web import create_app
 
     # Settings that do not add up stop here, before training.
@@ -451,6 +451,8 @@ def cmd_serve(cfg: Settings, args: argparse.Namespace) -> int:
         allowed_hosts=args.allowed_host,
     )
     slack = SlackConfig.from_env(os.environ)
+    if slack is not None and args.public_url:  # answers in Slack link to /article there
+        slack = dataclasses.replace(slack, public_url=public_base(args.public_url))
     check_port_free(args.action_port, option="--action-port")
     web_socket = listening_socket(args.host, args.port)
     model = ensure_model(cfg, _progress)

@@ -14,6 +14,10 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from ldn_bot.knowledge.article import Article
+from ldn_bot.knowledge.sources import linked_source
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +36,8 @@ _PERSON_SUBTYPES = frozenset({"file_share", "thread_broadcast"})
 # Ev0123): anything else (a lone surrogate, a control character, a 10 KB string) is not
 # from Slack and could not be stored as a conversation id, so the event is ignored.
 _SLACK_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+# What would end or break a Slack link (`<url|label>`) or a URL.
+_UNSAFE_IN_LINK = re.compile(r"[\s<>|&\"'`\\]")
 
 
 class SlackConfigError(RuntimeError):
@@ -47,12 +53,16 @@ class SlackConfig:
         signing_secret: the app's signing secret; every request is checked against it.
         channel: optional channel id where the bot answers every message, not only mentions.
         api_url: Slack Web API base URL (tests point it at a fake server on loopback).
+        public_url: the server's public address (`LDN_BOT_PUBLIC_URL`, or serve's
+            `--public-url`): an answer's source line links to the quoted passage on its
+            article page; without it the source line is plain text.
     """
 
     bot_token: str
     signing_secret: str
     channel: str | None = None
     api_url: str = SLACK_API_URL
+    public_url: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> SlackConfig | None:
@@ -90,7 +100,38 @@ class SlackConfig:
                 "(Slack app settings → OAuth & Permissions)."
             )
         api_url = environ.get("LDN_BOT_SLACK_API_URL", "").strip() or SLACK_API_URL
-        return cls(bot_token=token, signing_secret=secret, channel=channel, api_url=api_url)
+        return cls(
+            bot_token=token,
+            signing_secret=secret,
+            channel=channel,
+            api_url=api_url,
+            public_url=public_base(environ.get("LDN_BOT_PUBLIC_URL")),
+        )
+
+
+def public_base(url: str | None) -> str | None:
+    """The public address links are built on (`https://bot.example`, no trailing slash),
+    or None when none is given.
+
+    Raises:
+        SlackConfigError: the address is not a plain http(s) URL with a host name.
+    """
+    url = (url or "").strip()
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or _UNSAFE_IN_LINK.search(url)
+    ):
+        raise SlackConfigError(
+            f"LDN_BOT_PUBLIC_URL / --public-url {url!r}: expected the server's public "
+            "address, e.g. https://bot.example.org"
+        )
+    return url.rstrip("/")
 
 
 @dataclass(frozen=True)
@@ -224,28 +265,55 @@ def escape_mrkdwn(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def slack_message(text: str, buttons: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+def slack_link(url: str, label: str) -> str:
+    """A mrkdwn link; `url` is built by us (`public_base` and an article page path)."""
+    return f"<{url}|{escape_mrkdwn(label)}>"
+
+
+def linked_citation(
+    text: str, *, article: Article, citations: Sequence[str], public_url: str | None
+) -> str | None:
+    """The mrkdwn source line of an article answer (`text`), its "read the passage"
+    linking to the quoted passage on the article page at `public_url`; None without a
+    public address, citations or the plain source line (then it stays plain text)."""
+    if not public_url or not citations:
+        return None
+    cited = [p for p in _paragraphs(text) if p.startswith(CITATION_MARK)]
+    if not cited:
+        return None
+    return linked_source(
+        _source_text(cited[-1]),
+        article,
+        citations,
+        link=slack_link,
+        base_url=public_url,
+        escape=escape_mrkdwn,
+    )
+
+
+def slack_message(
+    text: str, buttons: Sequence[Mapping[str, Any]] = (), *, linked: str | None = None
+) -> dict[str, Any]:
     """One reply as a Slack message: `text` (notifications, screen readers) and `blocks`.
 
     Paragraphs become mrkdwn sections; the citation paragraph becomes a compact context
-    line under the answer; buttons (at most five, Slack's limit) an actions block.
+    line under the answer (`linked`, from `linked_citation`, when given); buttons (at most
+    five, Slack's limit) an actions block.
     """
-    paragraphs = [p.strip() for p in text.strip().split("\n\n") if p.strip()]
+    paragraphs = _paragraphs(text)
     body = [p for p in paragraphs if not p.startswith(CITATION_MARK)]
     citations = [p for p in paragraphs if p.startswith(CITATION_MARK)]
     blocks: list[dict[str, Any]] = []
     for paragraph in body:
         for chunk in _chunks(escape_mrkdwn(paragraph), _SECTION_LIMIT):
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": chunk}})
-    for citation in citations:
-        source = citation.removeprefix(CITATION_MARK).strip()
-        source = source.removeprefix("Source:").strip()
+    for index, citation in enumerate(citations):
+        last = index == len(citations) - 1
+        source = linked if linked is not None and last else escape_mrkdwn(_source_text(citation))
         blocks.append(
             {
                 "type": "context",
-                "elements": [
-                    {"type": "mrkdwn", "text": f"{CITATION_MARK} _{escape_mrkdwn(source)}_"}
-                ],
+                "elements": [{"type": "mrkdwn", "text": f"{CITATION_MARK} _{source}_"}],
             }
         )
     if buttons:
@@ -265,6 +333,15 @@ def slack_message(text: str, buttons: Sequence[Mapping[str, Any]] = ()) -> dict[
         )
     fallback = "\n".join(body + citations) or " "
     return {"text": escape_mrkdwn(fallback), "blocks": blocks[:_MAX_BLOCKS]}
+
+
+def _paragraphs(text: str) -> list[str]:
+    return [p.strip() for p in text.strip().split("\n\n") if p.strip()]
+
+
+def _source_text(citation: str) -> str:
+    """The citation paragraph without its mark and "Source:"."""
+    return citation.removeprefix(CITATION_MARK).strip().removeprefix("Source:").strip()
 
 
 def _chunks(text: str, size: int) -> list[str]:

@@ -1,5 +1,5 @@
 /* LDN information assistant: starts the rasa-webchat widget and adds what it
- * lacks: thumbs up/down feedback under each bot answer, accessible names,
+ * lacks: thumbs up/down feedback under each answer (one pair per turn), accessible names,
  * keyboard-operable quick replies and screen-reader announcements, "Delete this
  * conversation", the connection status inside the chat window, and SVG icons for the
  * emoji the replies start with (no emoji font needed).
@@ -182,6 +182,11 @@
     return !!group && group.classList.contains("rw-from-response");
   }
 
+  // The server marks the one bubble of a turn that takes its vote (ldn_bot.web_bubbles).
+  function isVoteTarget(messageEl) {
+    return messageEl.querySelector(".rw-response.ldn-votable") !== null;
+  }
+
   function messageText(messageEl) {
     // Text of the bubble only (not our feedback controls or quick replies).
     var bubble = messageEl.querySelector(".rw-response");
@@ -339,6 +344,24 @@
         textNode.parentNode.insertBefore(icon(ICONS[match[1]]), textNode);
         textNode.data = after;
       }
+    });
+  }
+
+  // An answer's "read the passage" link goes to the article page of the server that
+  // answered (the page may be served from elsewhere: then cfg.socketUrl names it), in a
+  // new tab (the widget's own rendering), and says so.
+  function labelPassageLinks(messageEl) {
+    messageEl.querySelectorAll(".rw-response a[href^='/article']").forEach(function (a) {
+      if (a.hasAttribute("data-ldn-passage")) return;
+      a.setAttribute("data-ldn-passage", "");
+      if (cfg.socketUrl) {
+        try {
+          a.setAttribute("href", new URL(a.getAttribute("href"), cfg.socketUrl).href);
+        } catch (e) {
+          /* an unusable socketUrl: the link stays on this page's origin */
+        }
+      }
+      a.setAttribute("aria-label", a.textContent + " in the article (opens in a new tab)");
     });
   }
 
@@ -578,13 +601,16 @@
         m.setAttribute("data-ldn-icons", "");
         iconify(m);
       }
+      labelPassageLinks(m);
       if (i > lastAnnounced) {
         newest = i;
         newestText.push(messageText(m));
       }
       // The welcome messages (disclaimer, greeting) that come before the
-      // user's first message are not answers: no thumbs under them.
-      if (!userSpoke) continue;
+      // user's first message are not answers: no thumbs under them. After that, one
+      // pair per turn, under the bubble the server marked (an answer with its source,
+      // or a referral): none under small talk, notes or the emergency message.
+      if (!userSpoke || !isVoteTarget(m)) continue;
       var box = null;
       for (var c = 0; c < m.children.length; c++) {
         if (m.children[c].classList.contains("ldn-feedback")) box = m.children[c];

@@ -17,9 +17,19 @@ from pathlib import Path
 
 _SENTENCE_END = re.compile(r"(?<=[.?!:])\s+(?=[A-Z])")
 _SPACE = re.compile(r"\s+")
+# Where the export ends a paragraph: a sentence end followed by two or more spaces (a
+# link left two spaces too, but never after a sentence end).
+_PARAGRAPH_END = re.compile(r"(?<=[.?!:])\s{2,}(?=[A-Z])")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+(?=[.,;:?!])")
 _ENTRY = re.compile(r"(?P<text>\S.*?)\s+(?P<url>https?://\S+)")
 _APA = re.compile(r"APA\s+(?P<apa>Fletcher, J\..*?Medical News Today\s*\.)")
+# The APA line's parts ("Fletcher, J. (2019, June 12). "Title?." Medical News Today.")
+# and the MLA line's address of the original ("&lt;https://...&gt;").
+_APA_PARTS = re.compile(
+    r"(?P<author>.+?)\s*\((?P<year>\d{4}), (?P<month>[A-Z][a-z]+) (?P<day>\d{1,2})\)\.\s*"
+    r'"(?P<title>.+?)\.?"'
+)
+_ORIGINAL_URL = re.compile(r"<(?P<url>https?://[^>\s]+)>")
 
 
 @dataclass(frozen=True)
@@ -41,12 +51,20 @@ class Reference:
 
 @dataclass(frozen=True)
 class Article:
-    """The parsed article: body sentences, references and the APA citation."""
+    """The parsed article: body sentences, references and the APA citation, with the
+    title, author, publication date ("12 June 2019") and original address read from the
+    citation formats ("" when the export lacks them), and the sentence ids of each
+    paragraph of the body."""
 
     sentences: tuple[Sentence, ...]
     references: tuple[Reference, ...]
     citation: str
     version: str
+    title: str = ""
+    author: str = ""
+    published: str = ""
+    url: str = ""
+    paragraphs: tuple[tuple[str, ...], ...] = ()
 
     def sentence(self, sentence_id: str) -> Sentence:
         for sentence in self.sentences:
@@ -78,6 +96,7 @@ def parse_article(raw: str) -> Article:
         Sentence(id=f"s{n:02d}", text=text)
         for n, text in enumerate(_SENTENCE_END.split(squash(body)), start=1)
     )
+    paragraphs = _paragraphs(body, sentences)
     references: list[Reference] = []
     for match in _ENTRY.finditer(html.unescape(squash(rest))):
         if match["url"] in {reference.url for reference in references}:
@@ -89,12 +108,39 @@ def parse_article(raw: str) -> Article:
     if apa is None:
         raise ValueError("the article's APA citation was not found")
     citation = apa.group("apa")
+    parts = _APA_PARTS.match(citation)
+    original = _ORIGINAL_URL.search(html.unescape(squash(rest)))
     return Article(
         sentences=sentences,
         references=tuple(references),
         citation=citation,
         version=hashlib.sha256(raw.encode("utf-8")).hexdigest()[:12],
+        title=parts["title"] if parts else "",
+        author=_first_name_first(parts["author"]) if parts else "",
+        published=f"{int(parts['day'])} {parts['month']} {parts['year']}" if parts else "",
+        url=original["url"] if original else "",
+        paragraphs=paragraphs,
     )
+
+
+def _first_name_first(author: str) -> str:
+    """ "Fletcher, J." as "J. Fletcher" (a name without a comma stays as it is)."""
+    last, comma, first = author.partition(",")
+    return f"{first.strip()} {last.strip()}" if comma and first.strip() else author.strip()
+
+
+def _paragraphs(body: str, sentences: tuple[Sentence, ...]) -> tuple[tuple[str, ...], ...]:
+    """The sentence ids of each paragraph, or one paragraph per sentence when the
+    paragraphs do not split into exactly the article's sentences."""
+    ids = iter(sentence.id for sentence in sentences)
+    grouped = []
+    for paragraph in _PARAGRAPH_END.split(body.strip()):
+        count = len(_SENTENCE_END.split(squash(paragraph))) if squash(paragraph) else 0
+        grouped.append(tuple(next(ids, "") for _ in range(count)))
+    flat = [sentence_id for group in grouped for sentence_id in group]
+    if flat != [sentence.id for sentence in sentences]:
+        return tuple((sentence.id,) for sentence in sentences)
+    return tuple(group for group in grouped if group)
 
 
 @lru_cache(maxsize=4)

@@ -12,6 +12,7 @@ import yaml
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from ldn_bot.knowledge.article import Article, load_article
+from ldn_bot.knowledge.sources import source_of
 
 TOPICS_FILE = Path(__file__).with_name("topics.yml")
 CITATION_UNIT = "citation"
@@ -41,7 +42,7 @@ class Answer:
     Attributes:
         topic: id of the topic answered.
         text: the quoted article text.
-        source: human-readable citation (article, sentence ids, cited studies).
+        source: the plain source line (publication, date, cited studies).
         citations: the unit ids used (`s..`, `r..`, `citation`).
         notes: domain responses to send after the answer.
     """
@@ -242,15 +243,9 @@ class KnowledgeBase:
         return self._weights
 
     def _source(self, units: Sequence[str], references: Sequence[str]) -> str:
-        sentence_ids = [unit for unit in units if unit.startswith("s")]
-        cited = [unit for unit in units if unit.startswith("r")] + list(references)
-        parts = ["Medical News Today, J. Fletcher, 12 June 2019"]
-        if sentence_ids:
-            parts.append("sentences " + ", ".join(sentence_ids))
-        source = "; ".join(parts)
-        if cited:
-            source += ". Cited: " + " ".join(self.article.reference(ref).text for ref in cited)
-        return source
+        """The plain source line (`ldn_bot.knowledge.sources`): publication and date, and
+        the references cited; channels that can link add the link to the passage."""
+        return source_of(self.article, (*units, *references)).plain()
 
 
 def _opens_with(text: str, words: str) -> bool:

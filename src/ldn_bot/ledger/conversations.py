@@ -61,13 +61,10 @@ def events_of(engine: Engine, sender_id: str) -> list[dict[str, Any]]:
 
 
 def bot_bubbles(events: Iterable[Mapping[str, Any]]) -> int:
-    """How many bot bubbles a conversation shows (each reply split on blank lines, as
-    `turn_of_bot_message` counts them)."""
-    return sum(len(_bubbles(event.get("text"))) for event in events if event.get("event") == "bot")
-
-
-def _bubbles(text: Any) -> list[str]:
-    return str(text or "").strip().split("\n\n")
+    """How many bot bubbles a conversation shows: the web widget shows each reply as one
+    bubble, its paragraphs inside it (`ldn_bot.web_bubbles`), as `turn_of_bot_message`
+    counts them."""
+    return sum(1 for event in events if event.get("event") == "bot")
 
 
 def turn_of_bot_message(
@@ -75,8 +72,8 @@ def turn_of_bot_message(
 ) -> str | None:
     """The ledger id of the user turn whose reply is the `bot_index`-th bot bubble.
 
-    Channels that render replies as bubbles (socket.io, REST) split each reply on blank
-    lines, so one bot event may be several bubbles.
+    The web widget shows one bubble per reply (`ldn_bot.web_bubbles`), paragraphs and
+    the source line of an answer included.
     """
     message_id: str | None = None
     seen = 0
@@ -84,7 +81,7 @@ def turn_of_bot_message(
         if event.get("event") == "user":
             message_id = ledger_message_id(sender_id, event)
         elif event.get("event") == "bot":
-            seen += len(_bubbles(event.get("text")))
+            seen += 1
             if seen > bot_index:
                 return message_id
     return None
@@ -109,7 +106,7 @@ def answer_of_bot_message(
             message_id = ledger_message_id(sender_id, event)
             answered = str(event.get("text") or "").strip() not in hidden
         elif event.get("event") == "bot":
-            seen += len(_bubbles(event.get("text")))
+            seen += 1
             if seen > bot_index:
                 return message_id if answered else None
     return None
