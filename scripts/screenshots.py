@@ -24,7 +24,12 @@ BIN = Path(sys.executable).parent
 OUT = ROOT / "docs" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 BOT = "#rw-messages .rw-from-response > .rw-message"
-QUESTIONS = ["what are the side effects?", "how much should I take?", "does it make you bleed?"]
+QUESTIONS = [
+    "what are the side effects?",
+    "how much should I take?",
+    "does it make you bleed?",
+    "can you get it in australia?",
+]
 
 
 def free_port() -> int:
@@ -90,8 +95,13 @@ def main() -> int:
                         "() => document.querySelectorAll('.rw-reply').length > 0",
                         timeout=30_000,
                     )
-                    for question in QUESTIONS if name == "widget-desktop" else QUESTIONS[:1]:
+                    desktop = name == "widget-desktop"
+                    for question in QUESTIONS if desktop else QUESTIONS[:1]:
                         ask(page, question)
+                    if desktop:  # a down-vote, for the report's transcript
+                        page.locator(".ldn-vote-down").last.click()
+                        page.wait_for_timeout(800)
+                        ask(page, QUESTIONS[2])
                     page.screenshot(path=str(OUT / f"{name}.png"))
                     page.close()
                 page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -114,6 +124,8 @@ def main() -> int:
                 )
                 page.goto(report.as_uri())
                 page.screenshot(path=str(OUT / "report.png"), full_page=False)
+                page.locator("#unanswered").screenshot(path=str(OUT / "report-unanswered.png"))
+                page.locator("#transcripts").screenshot(path=str(OUT / "report-transcript.png"))
                 browser.close()
         finally:
             serve.terminate()
