@@ -36,7 +36,7 @@ def test_an_answer_and_its_source_are_one_bubble_linking_to_the_passage(
         text, response="utter_article_answer", citations=citations, article=kb.article
     )
     answer, source = bubble.split("\n\n")
-    assert answer.startswith("For example, a study published in 2017")
+    assert answer.startswith("…a study published in 2017")  # "For example," elided
     assert source.startswith(
         "📄 Source: Medical News Today, 12 June 2019 · "
         "[read the passage](/article?q=s21,s22,s23,r5#s21). Cited: Raknes"
