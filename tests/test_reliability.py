@@ -35,6 +35,7 @@ from strategies import REFERRED, SCALE, anything, fuzz, huge, noise, undecodable
 from ldn_bot.evaluation import Case
 from ldn_bot.guard.output import find_leak
 from ldn_bot.settings import Settings
+from rasa_project.web import MAX_BODY_BYTES
 
 pytestmark = pytest.mark.model
 
@@ -57,12 +58,19 @@ def responses(cfg: Settings) -> dict[str, str]:
 
 def ask(url: str, sender: str, text: str) -> tuple[int, list[str]]:
     """Status and reply texts of one REST message."""
-    status, _, body = rest_post(url, json.dumps({"sender": sender, "message": text}).encode())
+    status, _, body = rest_post(url, _body(sender, text))
     replies = [m["text"] for m in json.loads(body) if m.get("text")] if status == 200 else []
     return status, replies
 
 
+def _body(sender: str, text: str) -> bytes:
+    return json.dumps({"sender": sender, "message": text}).encode()
+
+
 def _answered_safely(status: int, replies: list[str], text: str) -> None:
+    if len(_body("fuzz-00", text)) > MAX_BODY_BYTES:  # a clear answer: too large
+        assert status == 413, f"{status} for a body over {MAX_BODY_BYTES} bytes"
+        return
     assert status == 200, f"{status} for {text[:80]!r}"
     assert replies, f"no reply to {text[:80]!r}"
     for reply in replies:
@@ -80,6 +88,17 @@ def test_rest_fuzz_every_message_is_answered_and_no_reply_holds_a_dose(
     status, replies = ask(server, f"fuzz-{sender}", text)
     _answered_safely(status, replies, text)
     FIGURES["rest_fuzz_messages"] += 1
+
+
+def test_a_message_whose_json_is_over_the_body_limit_gets_413(server: str) -> None:
+    """Regression: the fuzzer sent 7,700 astral characters (12 bytes each once JSON-escaped,
+    over 64 KB) and the test wanted a 200; the server's clear answer is 413."""
+    text = "000000𐀀𐀀𐀀𐀀𐀀𐀀𐀀𐀀𐀀𐀀𐀀𐀀𐀀𐀀𐀀𐀀𐀀𐀀𐀀𐀀𐀀\U0001c08e𝒑𝒒𝒑𝒑𝒔𝒕𝒔𝒔𝒗𝒘𝒙𝒚𝒛" * 154
+    assert len(_body("fuzz-0", text)) > MAX_BODY_BYTES
+    status, replies = ask(server, "fuzz-0", text)
+    assert (status, replies) == (413, [])
+    status, replies = ask(server, "fuzz-0", "what is ldn?")  # the conversation goes on
+    assert status == 200 and replies
 
 
 @fuzz(300)
