@@ -61,10 +61,10 @@ soak: install web services  ## the reliability scenarios at full size: 100,000 g
 	@cat reports/reliability.json
 
 eval: install  ## every set end to end (Wilson 95% CIs), the guard detector alone, NLU 5-fold CV; reports/eval.json
-	@$(BIN)/python -m ldn_bot.evaluation $(EVAL_ARGS)
+	@$(BIN)/python -m rasa_project.evaluate $(EVAL_ARGS)
 
 eval-fast: install  ## `make eval` without the NLU cross-validation (a few minutes)
-	@$(BIN)/python -m ldn_bot.evaluation --no-cv $(EVAL_ARGS)
+	@$(BIN)/python -m rasa_project.evaluate --no-cv $(EVAL_ARGS)
 
 bench: install web browser  ## ldn-bot vs the stock `rasa init` assistant, same run (about 30 min; BENCH_ARGS="--messages 2000" for a shorter one)
 	@$(BIN)/python bench/bench.py $(BENCH_ARGS)

@@ -16,7 +16,7 @@ from ldn_bot.answering import Turn, answer_turn, fail_closed_turn
 from ldn_bot.guard.verdict import Category
 from ldn_bot.knowledge.base import knowledge_base
 from ldn_bot.routing import CONTEXT_SLOT, conversation_context
-from ldn_bot.settings import settings
+from ldn_bot.settings import ARTICLE_PATH
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class _AnsweringAction(Action, ABC):
             return _dispatch(fail_closed_turn("nlu_guard_missing"), dispatcher)
         try:
             turn = answer_turn(
-                knowledge_base(settings().article_path),
+                knowledge_base(ARTICLE_PATH),
                 text=text,
                 intent=self.intent_override or (message.get("intent") or {}).get("name"),
                 last_topic=tracker.get_slot("last_topic"),

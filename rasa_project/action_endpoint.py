@@ -4,7 +4,7 @@ Rasa 3.6's `EndpointConfig.request` opens a new `aiohttp.ClientSession` (so a ne
 connection, and a socket left in TIME_WAIT) for every custom action call. This endpoint
 keeps one session per event loop with a keep-alive pool; idle connections are dropped by
 the client after 30 s, before the action server's 75 s (`SANIC_KEEP_ALIVE_TIMEOUT`, set
-by `ldn_bot.runtime.ActionServer`), so a request never races the server closing one.
+by `rasa_project.action_process.ActionServer`), so a request never races the server closing one.
 
 It also bounds every action call to `ACTION_TIMEOUT_SECONDS` (Rasa waits 5 minutes), and
 retries a call once when its connection was dropped (the action server was restarted

@@ -20,6 +20,7 @@ from rasa.utils.endpoints import EndpointConfig
 from ldn_bot.guard.outgoing import check_outgoing
 from ldn_bot.guard.verdict import Category
 from ldn_bot.routing import SAFETY_RESPONSE
+from rasa_project import patches
 
 logger = logging.getLogger(__name__)
 
@@ -27,11 +28,16 @@ REFERRAL = SAFETY_RESPONSE[Category.DOSING]
 
 
 class GuardedNLG(TemplatedNaturalLanguageGenerator):
-    """Templated responses, with every text checked by the output guard."""
+    """Templated responses, with every text checked by the output guard.
+
+    Rasa builds it from `endpoints.yml` before it loads the model; it installs the
+    fail-closed fixes of `rasa_project.patches` too (idempotent), whichever comes first.
+    """
 
     def __init__(
         self, endpoint_config: EndpointConfig | None = None, domain: Domain | None = None
     ) -> None:
+        patches.apply()
         super().__init__((domain or Domain.empty()).responses)
 
     async def generate(

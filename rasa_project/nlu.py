@@ -64,7 +64,8 @@ from ldn_bot.routing import (
     conversation_context,
     merge_intent,
 )
-from ldn_bot.settings import settings
+from ldn_bot.settings import ARTICLE_PATH
+from rasa_project import patches
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +87,11 @@ class SpacyNLP(RasaSpacyNLP):
     find their model provider by that class name.
 
     Texts are normalised the way the guard sees them (Unicode, spelled-out and
-    leet words, foreign glosses), so DIET learns from the same tokens.
+    leet words, foreign glosses), so the intent classifier learns from the same tokens.
+
+    Rasa builds this component whenever it loads the model, in every process that runs
+    one (`ldn-bot`, a stock `rasa run` or `rasa shell`, training): that is where the
+    fail-closed fixes of `rasa_project.patches` are installed, never at import.
     """
 
     @classmethod
@@ -97,11 +102,14 @@ class SpacyNLP(RasaSpacyNLP):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> SpacyNLP:
+        """The component on the project's pipeline, with Rasa's fixes installed."""
+        patches.apply()
         model = SpacyModel(model=pipeline(), model_name=PIPELINE_VERSION)
         return cls(model, {**cls.get_default_config(), **config})
 
     @classmethod
     def load(cls, *args: Any, **kwargs: Any) -> SpacyNLP:
+        """As `create`: nothing of it is trained."""
         return cls.create(*args, **kwargs)
 
     def _preprocess_text(self, text: str | None) -> str:
@@ -397,18 +405,18 @@ SCOPE_INTENT = {
 
 @lru_cache(maxsize=1)
 def _article_intents() -> frozenset[str]:
-    kb = knowledge_base(settings().article_path)
+    kb = knowledge_base(ARTICLE_PATH)
     return frozenset(topic.intent for topic in kb.topics.values())
 
 
 @lru_cache(maxsize=1)
 def _article_words() -> frozenset[str]:
-    return article_words(load_article(settings().article_path))
+    return article_words(load_article(ARTICLE_PATH))
 
 
 @lru_cache(maxsize=1)
 def _scope_model() -> ScopeModel:
-    return scope_model(load_article(settings().article_path))
+    return scope_model(load_article(ARTICLE_PATH))
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)

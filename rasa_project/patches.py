@@ -1,4 +1,8 @@
-"""Fixes to Rasa 3.6, applied by `ldn_bot.runtime` before any agent runs.
+"""Fixes to Rasa 3.6, installed (`apply`, idempotent) by what Rasa itself loads from this
+project's config: the first NLU component (`rasa_project.nlu.SpacyNLP`, built with every
+model) and the NLG of `endpoints.yml` (`rasa_project.nlg.GuardedNLG`). So they hold
+however Rasa is started: `ldn-bot`, a stock `rasa run` or `rasa shell` (a test starts
+each). Nothing is patched at import.
 
 1. Action results are validated with a validator built once.
 
@@ -105,11 +109,9 @@ def reply_contract(domain: Domain) -> ReplyContract:
 @lru_cache(maxsize=4)
 def _contract_for(responses: frozenset[str], slots: frozenset[str]) -> ReplyContract:
     from ldn_bot.knowledge.base import knowledge_base
-    from ldn_bot.settings import settings
+    from ldn_bot.settings import ARTICLE_PATH
 
-    return ReplyContract.build(
-        knowledge_base(settings().article_path), responses=responses, slots=slots
-    )
+    return ReplyContract.build(knowledge_base(ARTICLE_PATH), responses=responses, slots=slots)
 
 
 @lru_cache(maxsize=1)

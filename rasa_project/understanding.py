@@ -24,7 +24,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from ldn_bot.confidence import SAFETY_INTENTS, Bars, falls_back, small_talk_vocabulary
 from ldn_bot.knowledge.base import knowledge_base
 from ldn_bot.knowledge.invitation import invited_topic
-from ldn_bot.settings import settings
+from ldn_bot.settings import ARTICLE_PATH
 from rasa_project.nlu import StatelessClassifier, set_intent
 
 logger = logging.getLogger(__name__)
@@ -141,9 +141,7 @@ class InvitationClassifier(StatelessClassifier):
             if intent in SAFETY_INTENTS:
                 continue
             try:
-                topic = invited_topic(
-                    knowledge_base(settings().article_path), message.get(TEXT) or ""
-                )
+                topic = invited_topic(knowledge_base(ARTICLE_PATH), message.get(TEXT) or "")
             except Exception:  # the NLU's intent stands; the guard still runs
                 logger.exception("invitation check failed; keeping the NLU intent")
                 continue

@@ -39,7 +39,7 @@ def detector() -> GuardDetector:
 
 @pytest.fixture(scope="session")
 def trained_model(cfg: Settings) -> Path:
-    from ldn_bot.runtime import ensure_model
+    from rasa_project.training import ensure_model
 
     return ensure_model(cfg)
 

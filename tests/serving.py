@@ -17,7 +17,7 @@ from fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlackAPI
 
 from ldn_bot.settings import Settings
 
-SERVE = (sys.executable, "-m", "ldn_bot.cli", "serve")
+SERVE = (sys.executable, "-m", "rasa_project", "serve")
 EXPOSURE_VARIABLES = ("LDN_BOT_API", "LDN_BOT_REST", "LDN_BOT_CORS")
 
 
@@ -48,7 +48,7 @@ class Serve:
         children = [
             pid
             for pid, (ppid, cmdline) in processes().items()
-            if ppid == self.process.pid and "ldn_bot.action_server" in cmdline
+            if ppid == self.process.pid and "rasa_project.action_server" in cmdline
         ]
         assert len(children) == 1, children
         return children[0]
@@ -79,7 +79,7 @@ def start_serve(
 ) -> Serve:
     """`ldn-bot serve [args]` started in a child process (free ports unless given); its
     output goes to `var/serve.log` (a pipe nobody reads could fill up and stall it)."""
-    from ldn_bot.runtime import free_port
+    from ldn_bot.ports import free_port
 
     port, action_port = port or free_port(), action_port or free_port()
     var.mkdir(parents=True, exist_ok=True)

@@ -184,9 +184,10 @@ MESSAGES = [
 def agent(trained_model: Path) -> Any:
     from rasa.core.agent import Agent
 
-    from ldn_bot.runtime import quiet_rasa
+    from ldn_bot.settings import Settings
+    from rasa_project.training import quiet_rasa
 
-    quiet_rasa()
+    quiet_rasa(Settings.from_env())
     return Agent.load(str(trained_model))
 
 

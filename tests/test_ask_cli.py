@@ -30,7 +30,7 @@ ROUTES = {"doctor_referral", "emergency", "article_answer", "out_of_scope", "sma
 
 def ask(cfg: Settings, lines: list[str], *args: str, tmp: Path) -> tuple[list[dict[str, Any]], str]:
     result = subprocess.run(
-        [sys.executable, "-m", "ldn_bot.cli", "ask", "--json", *args],
+        [sys.executable, "-m", "rasa_project", "ask", "--json", *args],
         input="\n".join(lines) + "\n",
         capture_output=True,
         text=True,
@@ -115,7 +115,7 @@ def test_questions_can_come_as_arguments(
     cfg: Settings, trained_model: Path, tmp_path: Path
 ) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "ldn_bot.cli", "ask", "what is thrombocytopenia?"],
+        [sys.executable, "-m", "rasa_project", "ask", "what is thrombocytopenia?"],
         capture_output=True,
         text=True,
         cwd=cfg.root,
@@ -132,7 +132,7 @@ def test_plain_ask_prints_the_disclaimer_once_per_run(
     """Each line is its own conversation and each began with the disclaimer: printed
     under every question, it buried the answers."""
     result = subprocess.run(
-        [sys.executable, "-m", "ldn_bot.cli", "ask"],
+        [sys.executable, "-m", "rasa_project", "ask"],
         input="hello\nwhat is naltrexone approved for?\nhow much LDN should I take?\n",
         capture_output=True,
         text=True,

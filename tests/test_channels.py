@@ -91,7 +91,7 @@ def ask(cfg: Settings, session: str | None, lines: list[str], var: Path) -> list
         [
             sys.executable,
             "-m",
-            "ldn_bot.cli",
+            "rasa_project",
             "ask",
             "--json",
             *(["--session", session] if session else []),
@@ -302,7 +302,7 @@ def test_forgotten_text_stays_in_no_file_under_var_while_serve_runs(
     time.sleep(1)  # the ledger row is written in the background
     assert _files_holding(serve_var, secret)  # the WAL (and the ledger) hold it now
     result = subprocess.run(
-        [sys.executable, "-m", "ldn_bot.cli", "forget", f"rest:{sender}"],
+        [sys.executable, "-m", "rasa_project", "forget", f"rest:{sender}"],
         cwd=cfg.root,
         env={**os.environ, "LDN_BOT_VAR": str(serve_var)},
         capture_output=True,

@@ -158,7 +158,7 @@ def chat(cfg: Settings, trained_model: Path, tmp_path: Path) -> Iterator[Termina
         if shutil.which("tmux") and not os.environ.get("LDN_BOT_TEST_PTY")
         else PseudoTerminal
     )
-    terminal = kind([sys.executable, "-m", "ldn_bot.cli", "chat"], env, cfg.root)
+    terminal = kind([sys.executable, "-m", "rasa_project", "chat"], env, cfg.root)
     try:
         terminal.wait_for("you>", timeout=240)
         yield terminal
@@ -170,7 +170,7 @@ def action_servers_of(pid: int) -> list[int]:
     return [
         child
         for child, (ppid, cmdline) in processes().items()
-        if ppid == pid and "ldn_bot.action_server" in cmdline
+        if ppid == pid and "rasa_project.action_server" in cmdline
     ]
 
 

@@ -16,11 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from ldn_bot.cli import Chat, InterruptibleTurns, build_parser
-from ldn_bot.runtime import TurnResult, _training_output
+from ldn_bot.assistant import TurnResult
+from ldn_bot.cli.chat import Chat, InterruptibleTurns
+from ldn_bot.cli.parser import build_parser
 from ldn_bot.settings import Settings
+from rasa_project.training import _training_output
 
-CLI = (sys.executable, "-m", "ldn_bot.cli")
+CLI = (sys.executable, "-m", "rasa_project")
 COMMANDS = ("train", "chat", "ask", "serve", "forget", "purge", "report")
 
 

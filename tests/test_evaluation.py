@@ -31,6 +31,7 @@ from ldn_bot.evaluation.sets import (
 )
 from ldn_bot.knowledge.base import KnowledgeBase
 from ldn_bot.settings import Settings
+from rasa_project.runtime import RasaRuntime
 
 DEV_LINES = [
     {"text": "what is naltrexone used for", "original": "what is naproxen used for",
@@ -272,7 +273,7 @@ def test_end_to_end_runner_counts(cfg: Settings, trained_model: Path, tmp_path: 
 
     store = cfg.tracker_db
     before = store.stat().st_mtime_ns if store.exists() else None
-    results = run_sets(cfg, [questions, conversations])
+    results = run_sets(cfg, [questions, conversations], runtime=RasaRuntime())
 
     assert [len(d) for d in results["questions"]] == [1, 1, 1, 1, 1]
     assert [len(d) for d in results["conv"]] == [3, 2]

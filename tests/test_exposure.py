@@ -175,7 +175,7 @@ def test_serve_with_unsafe_exposure_exits_with_a_message_not_a_traceback(
     cfg: Settings, args: list[str], says: str
 ) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "ldn_bot.cli", "serve", "--port", "1", *args],
+        [sys.executable, "-m", "rasa_project", "serve", "--port", "1", *args],
         cwd=cfg.root,
         env=without_exposure_variables(os.environ),
         capture_output=True,

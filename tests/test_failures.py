@@ -18,9 +18,13 @@ from typing import Any
 import pytest
 import yaml
 
-from ldn_bot.runtime import ActionServer, Assistant, TurnResult, close_action_endpoint, free_port
+from ldn_bot.assistant import TurnResult
+from ldn_bot.ports import free_port
 from ldn_bot.settings import Settings
 from rasa_project import action_endpoint
+from rasa_project.action_process import ActionServer
+from rasa_project.assistant import InProcessAssistant as Assistant
+from rasa_project.assistant import close_action_endpoint
 
 pytestmark = pytest.mark.model
 

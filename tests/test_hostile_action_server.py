@@ -128,7 +128,8 @@ def var_cfg(cfg: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings
 def assistant(
     var_cfg: Settings, trained_model: Path, action_server: HostileActionServer
 ) -> Iterator[tuple[Any, asyncio.AbstractEventLoop]]:
-    from ldn_bot.runtime import Assistant, close_action_endpoint, flush_ledger
+    from rasa_project.assistant import InProcessAssistant as Assistant
+    from rasa_project.assistant import close_action_endpoint, flush_ledger
 
     loop = asyncio.new_event_loop()
     loaded = loop.run_until_complete(
@@ -151,7 +152,7 @@ def converse(
     """Each question's messages, whole, as the output channel received them."""
     from rasa.core.channels.channel import UserMessage
 
-    from ldn_bot.runtime import RecordingOutputChannel
+    from rasa_project.assistant import RecordingOutputChannel
 
     loaded, loop = assistant
     turns = []
@@ -165,7 +166,7 @@ def converse(
 
 def stored(cfg: Settings, loaded: Any) -> bytes:
     """Everything on disk under `var/`: the conversation store and the ledger (and WAL)."""
-    from ldn_bot.runtime import flush_ledger
+    from rasa_project.assistant import flush_ledger
 
     flush_ledger(loaded.agent)
     return b"".join(path.read_bytes() for path in sorted(cfg.var_dir.rglob("*")) if path.is_file())

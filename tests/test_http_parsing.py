@@ -23,8 +23,8 @@ from serving import Serve, running_serve
 
 from ldn_bot import action_auth
 from ldn_bot.http_framing import MAX_CONTENT_LENGTH_DIGITS, framing_error
-from ldn_bot.runtime import ActionServer
 from ldn_bot.settings import Settings
+from rasa_project.action_process import ActionServer
 
 # Long enough for a real answer (a REST turn), short enough to fail a hung server.
 READ_SECONDS = 30.0

@@ -181,7 +181,7 @@ def test_verdict_as_dict_is_json_ready() -> None:
 
 def _ask(cfg: Settings, lines: list[str], tmp: Path) -> list[dict[str, Any]]:
     result = subprocess.run(
-        [sys.executable, "-m", "ldn_bot.cli", "ask", "--json"],
+        [sys.executable, "-m", "rasa_project", "ask", "--json"],
         input="\n".join(lines) + "\n",
         capture_output=True,
         text=True,

@@ -19,6 +19,7 @@ from ldn_bot.evaluation.run import run_sets
 from ldn_bot.evaluation.sets import SetSource
 from ldn_bot.guard.output import find_leak
 from ldn_bot.settings import Settings
+from rasa_project.runtime import RasaRuntime
 
 pytestmark = pytest.mark.model
 
@@ -31,7 +32,7 @@ def conversations(cfg: Settings, trained_model: Path) -> tuple[SetScore, list[st
         "conversations", cfg.root / "tests" / "data" / "conversations.yml", "conversations"
     )
     eval_set = source.load()
-    outcomes = run_sets(cfg, [eval_set])["conversations"]
+    outcomes = run_sets(cfg, [eval_set], runtime=RasaRuntime())["conversations"]
     replies = [reply for dialogue in outcomes for outcome in dialogue for reply in outcome.replies]
     return score_set("conversations", outcomes), replies
 

@@ -17,6 +17,7 @@ from ldn_bot.guard.verdict import Category, Verdict
 from ldn_bot.knowledge.base import KnowledgeBase
 from ldn_bot.routing import UNCLEAR_INTENT, merge_intent
 from ldn_bot.settings import Settings
+from rasa_project.runtime import RasaRuntime
 
 
 @pytest.mark.parametrize(
@@ -172,7 +173,7 @@ DIALOGUES = [
 @pytest.fixture(scope="module")
 def outcomes(cfg: Settings, trained_model: Path) -> list[list[Outcome]]:
     eval_set = EvalSet("outside-pass", Path("outside-pass"), tuple(DIALOGUES))
-    return run_sets(cfg, [eval_set])["outside-pass"]
+    return run_sets(cfg, [eval_set], runtime=RasaRuntime())["outside-pass"]
 
 
 @pytest.mark.model

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.model
 
 def ldn_bot(cfg: Settings, env: dict[str, str], *args: str, stdin: str = "") -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "ldn_bot.cli", *args],
+        [sys.executable, "-m", "rasa_project", *args],
         cwd=cfg.root,
         env={**os.environ, **env},
         input=stdin,
@@ -100,7 +100,7 @@ def test_purge_says_what_it_would_delete_and_asks(
 def purge_without_yes(cfg: Settings, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """`purge` with no terminal to ask on and no --yes."""
     return subprocess.run(
-        [sys.executable, "-m", "ldn_bot.cli", "purge", "--days", "0"],
+        [sys.executable, "-m", "rasa_project", "purge", "--days", "0"],
         cwd=cfg.root,
         env={**os.environ, **env},
         stdin=subprocess.DEVNULL,
@@ -112,7 +112,7 @@ def purge_without_yes(cfg: Settings, env: dict[str, str]) -> subprocess.Complete
 
 def test_an_unreachable_database_is_a_clear_message(cfg: Settings, tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "ldn_bot.cli", "forget", "alice"],
+        [sys.executable, "-m", "rasa_project", "forget", "alice"],
         cwd=cfg.root,
         env={
             **os.environ,

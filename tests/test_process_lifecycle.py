@@ -46,16 +46,12 @@ from strategies import SCALE
 
 from ldn_bot import action_auth
 from ldn_bot.guard.output import find_leak
-from ldn_bot.runtime import (
-    ActionServer,
-    Assistant,
-    PortInUse,
-    SupervisedActionServer,
-    close_action_endpoint,
-    free_port,
-)
+from ldn_bot.ports import PortInUse, free_port
 from ldn_bot.settings import Settings
 from rasa_project import action_endpoint
+from rasa_project.action_process import ActionServer, SupervisedActionServer
+from rasa_project.assistant import InProcessAssistant as Assistant
+from rasa_project.assistant import close_action_endpoint
 
 FIGURES: dict[str, Any] = collections.defaultdict(int)
 DOSE = "take 4.5 mg at bedtime; cut a 50 mg tablet in half"

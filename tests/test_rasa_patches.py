@@ -95,7 +95,7 @@ def _channels() -> dict[str, tuple[Any, Callable[[], Any]]]:
     from rasa.core.channels.channel import CollectingOutputChannel
     from rasa.core.channels.socketio import SocketIOOutput
 
-    from ldn_bot.runtime import RecordingOutputChannel
+    from rasa_project.assistant import RecordingOutputChannel
     from rasa_project.channels.slack import SlackOutput
 
     rest = CollectingOutputChannel()

@@ -35,7 +35,7 @@ from strategies import REFERRED, SCALE, anything, fuzz, huge, noise, undecodable
 from ldn_bot.evaluation import Case
 from ldn_bot.guard.output import find_leak
 from ldn_bot.settings import Settings
-from rasa_project.web import MAX_BODY_BYTES
+from rasa_project.web.app import MAX_BODY_BYTES
 
 pytestmark = pytest.mark.model
 
@@ -250,7 +250,7 @@ def _action_server_pid(url: str) -> int:
     children = [
         pid
         for pid, (ppid, cmd) in processes.items()
-        if ppid == serve[0] and "ldn_bot.action_server" in cmd
+        if ppid == serve[0] and "rasa_project.action_server" in cmd
     ]
     assert len(children) == 1, children
     return children[0]

@@ -33,7 +33,7 @@ UTC = timezone.utc
 DAY = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
-CLI = (sys.executable, "-m", "ldn_bot.cli")
+CLI = (sys.executable, "-m", "rasa_project")
 ANN, BEN = "sender-ann-7f3", "sender-ben-c41"
 
 # message id, sender, minutes after DAY, route, intent, confidence, rule, source, context, text

@@ -72,7 +72,7 @@ def test_half_set_slack_settings_say_what_is_missing(environ: dict, says: str) -
 def test_serve_with_half_set_slack_exits_with_a_message_not_a_traceback(cfg: Settings) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
     result = subprocess.run(
-        [sys.executable, "-m", "ldn_bot.cli", "serve", "--port", "1"],
+        [sys.executable, "-m", "rasa_project", "serve", "--port", "1"],
         cwd=cfg.root,
         env={**env, "SLACK_BOT_TOKEN": "xoxb-only-the-token"},
         capture_output=True,

@@ -289,7 +289,7 @@ def test_the_calibrated_fallback_component_reads_its_bars_from_the_config() -> N
 
 def _ask(cfg: Settings, lines: list[str], tmp: Path) -> dict[str, dict[str, Any]]:
     result = subprocess.run(
-        [sys.executable, "-m", "ldn_bot.cli", "ask", "--json"],
+        [sys.executable, "-m", "rasa_project", "ask", "--json"],
         input="\n".join(lines) + "\n",
         capture_output=True,
         text=True,

@@ -17,8 +17,9 @@ first when the request is not one it should see:
 
 The checked body replaces the parsed JSON Rasa's handler reads, so a client cannot set
 `input_channel` (the channel name the ledger records). The conversation is stored as
-`rest:<sender>` (`ldn_bot.senders`; the namespace is added in `rasa_project.web`), so no
-sender a REST client sends can name a web or Slack conversation.
+`rest:<sender>` (`ldn_bot.senders`; the namespace is added in
+`rasa_project.channels.registration`), so no sender a REST client sends can name a web or
+Slack conversation.
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from ldn_bot.exposure import bearer_matches, names_loopback
+from ldn_bot.exposure import RestAccess, bearer_matches, names_loopback
 from ldn_bot.rest_request import RestRequestError, is_json, parse_rest_request
+from rasa_project.channels.context import ChannelContext
 
 
 class RestInput(RasaRestInput):
@@ -87,3 +89,10 @@ class RestInput(RasaRestInput):
             return None
 
         return rest_webhook
+
+
+def served(context: ChannelContext) -> RestInput | None:
+    """REST as `serve` runs it: off, on loopback only, or with a bearer token."""
+    if context.exposure.rest is RestAccess.OFF:
+        return None
+    return RestInput(token=context.exposure.rest_token)

@@ -39,18 +39,20 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from ldn_bot.knowledge.article import load_article
 from ldn_bot.metadata import MetadataError, checked_metadata
-from ldn_bot.settings import settings
+from ldn_bot.settings import ARTICLE_PATH
 from ldn_bot.slack import (
     SLACK_API_URL,
     Delivery,
     EventLedger,
     MemoryEventLedger,
+    RedisEventLedger,
     SlackConfig,
     linked_citation,
     slack_message,
     triage_action,
     triage_event,
 )
+from rasa_project.channels.context import ChannelContext
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +111,7 @@ class SlackOutput(SlackBot):
             return None
         return linked_citation(
             text,
-            article=load_article(settings().article_path),
+            article=load_article(ARTICLE_PATH),
             citations=[unit for unit in citations if isinstance(unit, str)],
             public_url=self.public_url,
         )
@@ -250,3 +252,13 @@ class SlackInput(RasaSlackInput):
         task: asyncio.Future[Any] = asyncio.ensure_future(on_new_message(message))
         self._background_tasks.add(task)
         task.add_done_callback(self._background_tasks.discard)
+
+
+def served(context: ChannelContext) -> SlackInput | None:
+    """Slack when its app's settings are given; de-duplication shared through Redis when
+    several servers share one."""
+    if context.slack is None:
+        return None
+    redis_url = context.cfg.redis_url
+    seen = RedisEventLedger(redis_url) if redis_url else MemoryEventLedger()
+    return SlackInput.from_config(context.slack, ledger=seen)

@@ -19,8 +19,8 @@ any conversation by naming it. Here the server issues the ids, signed
 continues that conversation (the widget keeps it in localStorage, so a reload goes on);
 any other id gets a fresh one in `session_confirm`, and a message whose id is not signed
 is ignored. The conversation is stored as `socketio:<random part>` (the namespace is added
-where every channel's messages pass, `rasa_project.web`), and replies go to the room of
-the random part. Everything else is Rasa's.
+where every channel's messages pass, `rasa_project.channels.registration`), and replies
+go to the room of the random part. Everything else is Rasa's.
 """
 
 from __future__ import annotations
@@ -38,13 +38,23 @@ from sanic import Blueprint
 from ldn_bot.knowledge.article import load_article
 from ldn_bot.metadata import MAX_METADATA_BYTES, MetadataError, checked_metadata
 from ldn_bot.senders import SessionSigner, bare
-from ldn_bot.settings import settings
+from ldn_bot.settings import ARTICLE_PATH, settings
 from ldn_bot.web_bubbles import VOTE_CLASS, bubble_text, votable
+from rasa_project.channels.context import ChannelContext
 
 logger = logging.getLogger(__name__)
 
 OriginCheck = Callable[[str, dict[str, Any]], bool]
 MAX_MESSAGE_BYTES = 64 * 1024
+
+
+# The channel's settings in credentials.yml (which a stock `rasa run` reads), as `serve`
+# uses them too.
+SOCKETIO_SETTINGS = {
+    "user_message_evt": "user_uttered",
+    "bot_message_evt": "bot_uttered",
+    "session_persistence": True,
+}
 
 
 class SocketIOInput(RasaSocketIOInput):
@@ -172,7 +182,7 @@ class _RoomOutput(SocketIOOutput):
                 text,
                 response=response,
                 citations=kwargs.get("citations"),
-                article=load_article(settings().article_path),
+                article=load_article(ARTICLE_PATH),
             )
         }
         if not self._vote_given and votable(response):
@@ -216,3 +226,11 @@ def _own_origins(environ: dict[str, Any]) -> set[str]:
     forwarded_scheme = environ.get("HTTP_X_FORWARDED_PROTO", scheme).split(",")[0].strip()
     forwarded_host = environ.get("HTTP_X_FORWARDED_HOST", host).split(",")[0].strip()
     return {f"{scheme}://{host}", f"{forwarded_scheme}://{forwarded_host}"}
+
+
+def served(context: ChannelContext) -> SocketIOInput:
+    """socket.io as `serve` runs it: the page's channel, its sessions signed."""
+    channel = SocketIOInput.from_credentials(dict(SOCKETIO_SETTINGS))
+    channel.cors_allowed_origins = context.exposure.cors_origins
+    channel.session_signer = context.signer
+    return channel

@@ -15,8 +15,8 @@ runs it on every request of a Sanic app, through the `http.lifecycle.read_head` 
 Sanic dispatches it once the head is in, before it parses the headers or touches the
 body, and turns an exception there into "400 Bad Request" with the connection closed
 (answered by Sanic's error handler, not the app's request middleware: see below).
-Both servers install it at start-up: `rasa_project.web.create_app` and
-`ldn_bot.action_server.secure`. Nothing here imports Sanic.
+Both servers install it at start-up: `rasa_project.web.app.create_app` and
+`rasa_project.action_server.secure`. Nothing here imports Sanic.
 """
 
 from __future__ import annotations

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+ARTICLE_PATH = PROJECT_ROOT / "data" / "article" / "article.txt"
 
 
 @dataclass(frozen=True)
@@ -19,7 +21,8 @@ class Settings:
         root: the project folder (holds `domain.yml`, `config.yml`, `data/`).
         var_dir: git-ignored folder for the SQLite store, logs and run state.
         models_dir: where trained models are written (git-ignored).
-        action_port: port of the rasa-sdk action server started by the CLI.
+        debug: show what is normally kept back (Rasa's training output, library
+            warnings): `LDN_BOT_DEBUG`.
         database_url: SQLAlchemy URL of the conversation store and ledger (PostgreSQL in
             production); None means the SQLite file `var/conversations.sqlite`.
         redis_url: Redis for the lock store (and Slack de-duplication) when several
@@ -32,38 +35,63 @@ class Settings:
     root: Path
     var_dir: Path
     models_dir: Path
-    action_port: int = 5055
+    debug: bool = False
     database_url: str | None = None
     redis_url: str | None = None
     retention_days: int = 90
     ledger_text: bool = False
 
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Settings from the environment (`LDN_BOT_VAR`, `LDN_BOT_DATABASE_URL`,
+        `LDN_BOT_REDIS_URL`, `LDN_BOT_RETENTION_DAYS`, `LDN_BOT_LEDGER_TEXT`,
+        `LDN_BOT_DEBUG`); an entry point builds them once and passes them down."""
+        env = os.environ if environ is None else environ
+        root = PROJECT_ROOT
+        return cls(
+            root=root,
+            var_dir=Path(env.get("LDN_BOT_VAR", root / "var")).resolve(),
+            models_dir=root / "models",
+            database_url=env.get("LDN_BOT_DATABASE_URL") or None,
+            redis_url=env.get("LDN_BOT_REDIS_URL") or None,
+            retention_days=int(env.get("LDN_BOT_RETENTION_DAYS", "90")),
+            ledger_text=_flag(env.get("LDN_BOT_LEDGER_TEXT")),
+            debug=_flag(env.get("LDN_BOT_DEBUG")),
+        )
+
     @property
     def article_path(self) -> Path:
-        return self.root / "data" / "article" / "article.txt"
+        """The project's copy of the article (with its attribution)."""
+        return ARTICLE_PATH
 
     @property
     def domain_path(self) -> Path:
+        """The Rasa domain."""
         return self.root / "domain.yml"
 
     @property
     def config_path(self) -> Path:
+        """The Rasa pipeline and policies."""
         return self.root / "config.yml"
 
     @property
     def endpoints_path(self) -> Path:
+        """Rasa's runtime endpoints (action server, tracker store, NLG)."""
         return self.root / "rasa_project" / "endpoints.yml"
 
     @property
     def credentials_path(self) -> Path:
+        """Rasa's channels."""
         return self.root / "rasa_project" / "credentials.yml"
 
     @property
     def training_files(self) -> tuple[Path, ...]:
+        """Rasa's training data (every `data/*.yml`)."""
         return tuple(sorted((self.root / "data").glob("*.yml")))
 
     @property
     def tracker_db(self) -> Path:
+        """The SQLite file of conversations and the ledger (without a database URL)."""
         return self.var_dir / "conversations.sqlite"
 
     @property
@@ -92,20 +120,12 @@ class Settings:
         return path.read_text().strip()
 
 
+def _flag(value: str | None) -> bool:
+    return (value or "").lower() in {"1", "true", "yes"}
+
+
 @lru_cache(maxsize=1)
 def settings() -> Settings:
-    """Settings from the environment (`LDN_BOT_VAR`, `LDN_BOT_ACTION_PORT`,
-    `LDN_BOT_DATABASE_URL`, `LDN_BOT_REDIS_URL`, `LDN_BOT_RETENTION_DAYS`,
-    `LDN_BOT_LEDGER_TEXT`), read once."""
-    root = PROJECT_ROOT
-    var_dir = Path(os.environ.get("LDN_BOT_VAR", root / "var")).resolve()
-    return Settings(
-        root=root,
-        var_dir=var_dir,
-        models_dir=root / "models",
-        action_port=int(os.environ.get("LDN_BOT_ACTION_PORT", "5055")),
-        database_url=os.environ.get("LDN_BOT_DATABASE_URL") or None,
-        redis_url=os.environ.get("LDN_BOT_REDIS_URL") or None,
-        retention_days=int(os.environ.get("LDN_BOT_RETENTION_DAYS", "90")),
-        ledger_text=os.environ.get("LDN_BOT_LEDGER_TEXT", "").lower() in {"1", "true", "yes"},
-    )
+    """`Settings.from_env()`, built once per process: for entry points Rasa starts itself
+    (`rasa run`, `rasa shell`, the action server), which cannot be handed one."""
+    return Settings.from_env()

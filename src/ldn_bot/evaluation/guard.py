@@ -20,9 +20,9 @@ import yaml
 
 from ldn_bot.guard.detector import GuardDetector, default_detector
 from ldn_bot.guard.verdict import Category, Verdict
-from ldn_bot.settings import settings
+from ldn_bot.settings import PROJECT_ROOT, Settings
 
-CASES_DIR = settings().root / "tests" / "data"
+CASES_DIR = PROJECT_ROOT / "tests" / "data"
 REDTEAM_FILE = CASES_DIR / "guard_redteam.yml"
 BENIGN_FILE = CASES_DIR / "guard_benign.yml"
 # Written independently of the rules; first measured before any tuning on it.
@@ -104,9 +104,9 @@ def guard_report(detector: GuardDetector | None = None) -> GuardReport:
     return score(load_cases(REDTEAM_FILE) + load_cases(BENIGN_FILE), detector)
 
 
-def nlu_cross_validation(folds: int = 5) -> dict[str, float]:
-    """Rasa's k-fold NLU cross-validation; returns intent F1 (macro and weighted)."""
-    cfg = settings()
+def nlu_cross_validation(cfg: Settings, folds: int = 5) -> dict[str, float]:
+    """Rasa's k-fold NLU cross-validation (its command line, in a child process); returns
+    intent F1 (macro and weighted)."""
     out = cfg.root / "results" / "nlu-cv"
     subprocess.run(
         [

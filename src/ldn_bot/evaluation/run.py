@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
+from ldn_bot.assistant import Runtime
 from ldn_bot.evaluation.metrics import Outcome
 from ldn_bot.evaluation.sets import Dialogue, EvalSet
 from ldn_bot.knowledge.base import Topic, knowledge_base
@@ -23,7 +24,7 @@ from ldn_bot.settings import Settings
 
 
 class Reply(Protocol):
-    """What the runner reads of an assistant turn (`ldn_bot.runtime.TurnResult`)."""
+    """What the runner reads of an assistant turn (`ldn_bot.assistant.TurnResult`)."""
 
     @property
     def route(self) -> str: ...
@@ -118,6 +119,7 @@ def run_sets(
     cfg: Settings,
     sets: Sequence[EvalSet],
     *,
+    runtime: Runtime,
     concurrency: int = 4,
     progress: Callable[[str], None] = lambda _msg: None,
 ) -> dict[str, list[list[Outcome]]]:
@@ -127,8 +129,6 @@ def run_sets(
     `LDN_BOT_VAR` / `LDN_BOT_DATABASE_URL` say: the evaluation never writes into
     the user's conversations or ledger.
     """
-    from ldn_bot.runtime import running_assistant
-
     topics = knowledge_base(cfg.article_path).topics
     dialogues = [dialogue for eval_set in sets for dialogue in eval_set.dialogues]
     step = max(len(dialogues) // 8, 1)
@@ -139,7 +139,7 @@ def run_sets(
 
     with tempfile.TemporaryDirectory(prefix="ldn-bot-eval-") as tmp:
         isolated = dataclasses.replace(cfg, var_dir=Path(tmp), database_url=None, redis_url=None)
-        with running_assistant(isolated, progress) as (assistant, loop):
+        with runtime.running_assistant(isolated, progress) as (assistant, loop):
             outcomes = loop.run_until_complete(
                 run_dialogues(
                     assistant.ask, dialogues, topics, concurrency=concurrency, progress=tick

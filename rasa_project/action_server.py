@@ -1,9 +1,10 @@
-"""`python -m ldn_bot.action_server`: rasa-sdk's action server, lean and locked down.
+"""`python -m rasa_project.action_server`: rasa-sdk's action server, lean and locked down.
 
 spaCy's thinc imports TensorFlow and JAX whenever they are installed (Rasa installs
 TensorFlow), which costs the action server some 370 MB and seconds of start-up for code
 it never runs: the actions use spaCy's tokenizer and lookup tables only. Blocking those
-imports here keeps them out of this process, and only this one.
+imports in `main()` (before the actions are imported) keeps them out of this process, and
+only this one.
 
 Unlike rasa-sdk's `run()` (every interface, no authentication, 100 MB bodies), this server:
 - listens on 127.0.0.1 only, on a socket it binds itself: a port another program holds
@@ -34,20 +35,20 @@ import sys
 import threading
 import time
 
-for _name in ("tensorflow", "jax", "torch", "mxnet", "cupy"):
-    sys.modules.setdefault(_name, None)  # type: ignore[arg-type]
+from rasa_sdk import utils
+from rasa_sdk.endpoint import create_app, create_argument_parser
+from rasa_sdk.plugin import plugin_manager
+from sanic import Sanic, response
+from sanic.exceptions import SanicException
+from sanic.request import Request
+from sanic.response import HTTPResponse
 
-from rasa_sdk import utils  # noqa: E402
-from rasa_sdk.endpoint import create_app, create_argument_parser  # noqa: E402
-from rasa_sdk.plugin import plugin_manager  # noqa: E402
-from sanic import Sanic, response  # noqa: E402
-from sanic.exceptions import SanicException  # noqa: E402
-from sanic.request import Request  # noqa: E402
-from sanic.response import HTTPResponse  # noqa: E402
+from ldn_bot import action_auth
+from ldn_bot.http_framing import refuse_ambiguous_framing
+from ldn_bot.logs import configure_logging
 
-from ldn_bot import action_auth  # noqa: E402
-from ldn_bot.http_framing import refuse_ambiguous_framing  # noqa: E402
-from ldn_bot.logs import configure_logging  # noqa: E402
+# Installed but never used by the actions (spaCy's thinc imports them when present).
+UNUSED_FRAMEWORKS = ("tensorflow", "jax", "torch", "mxnet", "cupy")
 
 HOST = "127.0.0.1"
 OPEN_PATHS = frozenset({"/health"})
@@ -136,6 +137,9 @@ def end_with_parent(parent: int) -> None:
 
 
 def main() -> None:
+    """Serve the actions until the parent goes or SIGTERM comes."""
+    for name in UNUSED_FRAMEWORKS:
+        sys.modules.setdefault(name, None)  # type: ignore[arg-type]
     os.umask(0o077)  # what it writes (logs) is its user's only, like `ldn-bot` (cli.main)
     args = create_argument_parser().parse_args()
     configure_logging(args.loglevel)

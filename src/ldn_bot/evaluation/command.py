@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ldn_bot.assistant import Runtime
 from ldn_bot.evaluation.guard import (
     INDEPENDENT_FILE,
     GuardReport,
@@ -28,7 +29,7 @@ from ldn_bot.evaluation.metrics import Rate, SetScore, score_set
 from ldn_bot.evaluation.report import failures, table
 from ldn_bot.evaluation.run import run_sets
 from ldn_bot.evaluation.sets import EvalSet, default_sources, extra_sources, load_available
-from ldn_bot.settings import settings
+from ldn_bot.settings import Settings
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -99,8 +100,10 @@ def _detector_figures() -> dict[str, Any]:
     return figures
 
 
-def _load_sets(args: argparse.Namespace, parser: argparse.ArgumentParser) -> list[EvalSet]:
-    cfg = settings()
+def _load_sets(
+    cfg: Settings, args: argparse.Namespace, parser: argparse.ArgumentParser
+) -> list[EvalSet]:
+    """The sets the arguments name (all by default), those whose files exist."""
     for path in [*args.questions, *args.conversations]:
         if not path.is_file():
             parser.error(f"{path}: no such file")
@@ -116,18 +119,21 @@ def _load_sets(args: argparse.Namespace, parser: argparse.ArgumentParser) -> lis
     return loaded
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None, *, runtime: Runtime, cfg: Settings) -> int:
+    """`make eval`: every set end to end through `runtime`'s assistant, the guard
+    detector alone, NLU cross-validation; figures printed and written to JSON."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    cfg = settings()
     started = time.monotonic()
     full_run = not args.sets
     result: dict[str, Any] = {"started": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     if full_run or args.guard_only:
         result["detector"] = _detector_figures()
     if not args.guard_only:
-        sets = _load_sets(args, parser)
-        outcomes = run_sets(cfg, sets, concurrency=args.concurrency, progress=_progress)
+        sets = _load_sets(cfg, args, parser)
+        outcomes = run_sets(
+            cfg, sets, runtime=runtime, concurrency=args.concurrency, progress=_progress
+        )
         scores: list[SetScore] = [score_set(s.name, outcomes[s.name]) for s in sets]
         multi_turn = frozenset(
             s.name for s in sets if any(len(d.turns) > 1 and d.turns[0].scored for d in s.dialogues)
@@ -146,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\nEnd-to-end evaluation took {time.monotonic() - started:.0f} s.")
     if full_run and not args.no_cv and not args.guard_only:
         _progress("NLU 5-fold cross-validation (several minutes; --no-cv skips it)...")
-        cv = nlu_cross_validation()
+        cv = nlu_cross_validation(cfg)
         result["nlu_cross_validation"] = cv
         print(
             f"NLU intent F1, 5-fold cross-validation: macro {cv['macro_f1']:.3f}, "
@@ -158,7 +164,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
     print(f"Elapsed {result['elapsed_seconds']:.0f} s; everything in {out}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
