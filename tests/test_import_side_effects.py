@@ -18,8 +18,11 @@ from pathlib import Path
 
 from ldn_bot.settings import PROJECT_ROOT
 
-PACKAGES = {"ldn_bot": PROJECT_ROOT / "src" / "ldn_bot", "rasa_project": PROJECT_ROOT / "rasa_project",
-            "actions": PROJECT_ROOT / "actions"}  # fmt: skip
+PACKAGES = {
+    "ldn_bot": PROJECT_ROOT / "src" / "ldn_bot",
+    "rasa_project": PROJECT_ROOT / "rasa_project",
+    "actions": PROJECT_ROOT / "actions",
+}
 OURS = tuple(PACKAGES)
 # Scripts Alembic runs (with its context set up), not modules anything imports.
 NOT_MODULES = ("ldn_bot.ledger.migrations",)
@@ -92,7 +95,7 @@ def third_party_imports(modules: list[str]) -> list[str]:
     """The modules outside the project that the project's modules import, at any depth
     of their code (imports inside functions too: they are loaded on first use)."""
     names: set[str] = set()
-    for package, folder in PACKAGES.items():
+    for folder in PACKAGES.values():
         for path in folder.rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
                 if isinstance(node, ast.Import):
