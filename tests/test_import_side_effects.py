@@ -118,7 +118,7 @@ def test_importing_a_module_changes_no_environment_filters_or_classes(tmp_path: 
             "PATH": "/usr/bin:/bin",
             "PYTHONPATH": f"{PROJECT_ROOT / 'src'}:{PROJECT_ROOT}",
             "HOME": str(tmp_path),
-        },  # fmt: skip
+        },
         timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
