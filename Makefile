@@ -72,10 +72,11 @@ bench: install web browser  ## ldn-bot vs the stock `rasa init` assistant, same 
 screenshots: install web browser  ## the README's screenshots (docs/screenshots/), from a real serve in headless Chromium
 	@$(BIN)/python scripts/screenshots.py
 
-lint: install
-	@$(BIN)/ruff check src actions rasa_project tests bench
-	@$(BIN)/ruff format --check src actions rasa_project tests bench
+lint: install  ## ruff (lint, Google docstrings, format), mypy, and import-linter's layer contracts
+	@$(BIN)/ruff check src actions rasa_project tests bench scripts
+	@$(BIN)/ruff format --check src actions rasa_project tests bench scripts
 	@$(BIN)/mypy
+	@$(BIN)/lint-imports --no-cache
 
 $(AUDIT_STAMP): security/audit-tools.txt
 	@test -x $(AUDIT_VENV)/bin/python || $(PYTHON) -m venv $(AUDIT_VENV)

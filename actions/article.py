@@ -96,6 +96,8 @@ def _unsupported_language(message: dict[str, Any]) -> bool:
 def _context(tracker: Tracker) -> Category | None:
     """The guard context this turn leaves (the `guard_context` slot the NLU guard set), or
     for a conversation from before the slot, the one the last bot reply left."""
-    last_bot = next((e for e in reversed(tracker.events) if e.get("event") == "bot"), {})
+    last_bot: dict[str, Any] = next(
+        (e for e in reversed(tracker.events) if e.get("event") == "bot"), {}
+    )
     last_response = (last_bot.get("metadata") or {}).get("utter_action")
     return conversation_context(tracker.get_slot(CONTEXT_SLOT), last_response)

@@ -17,13 +17,15 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ldn_bot import action_auth
 from ldn_bot.ports import PortInUse, check_port_free, free_port
 from ldn_bot.settings import Settings
 
 logger = logging.getLogger(__name__)
+
+_Server = TypeVar("_Server", bound="ActionServer")
 
 _PR_SET_PDEATHSIG = 1
 
@@ -176,11 +178,13 @@ class ActionServer:
             self._close(process)
         self._process = None
 
-    def __enter__(self) -> ActionServer:
+    def __enter__(self: _Server) -> _Server:
+        """Start it (see `start`)."""
         self.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Stop it."""
         self.stop()
 
 
