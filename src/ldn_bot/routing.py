@@ -90,6 +90,10 @@ RESPONSE_ROUTE = {
 }
 NOT_A_ROUTE = frozenset({"utter_disclaimer"})
 
+# The action that answers every article topic's intent (data/rules_articles.yml, generated
+# from topics.yml by `python -m ldn_bot.knowledge.generate_rules`).
+ARTICLE_ACTION = "action_answer_article"
+
 # The tracker slot (and NLU entity) that keeps the guard context between turns.
 CONTEXT_SLOT = "guard_context"
 
