@@ -86,7 +86,7 @@ class SpacyNLP(RasaSpacyNLP):
     find their model provider by that class name.
 
     Texts are normalised the way the guard sees them (Unicode, spelled-out and
-    leet words, foreign glosses), so DIET learns from the same tokens.
+    leet words, foreign glosses), so the intent classifier learns from the same tokens.
     """
 
     @classmethod
@@ -137,7 +137,7 @@ class StatelessClassifier(GraphComponent):
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class GuardClassifier(StatelessClassifier):
-    """The deterministic key of the two-key guard, run after DIET and the fallback.
+    """The deterministic key of the two-key guard, run after the intent classifier and fallback.
 
     Sets the intent to the safety intent when the detector flags the message
     (or fails), keeps the NLU's intent otherwise, and records the verdict in
