@@ -15,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from ldn_bot.answering import Turn, answer_turn, fail_closed_turn
 from ldn_bot.guard.verdict import Category
 from ldn_bot.knowledge.base import knowledge_base
-from ldn_bot.routing import CONTEXT_SLOT, conversation_context
+from ldn_bot.routing import ARTICLE_ACTION, CONTEXT_SLOT, conversation_context
 from ldn_bot.settings import ARTICLE_PATH
 
 logger = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ class _AnsweringAction(Action, ABC):
 
 class ActionAnswerArticle(_AnsweringAction):
     def name(self) -> str:
-        return "action_answer_article"
+        return ARTICLE_ACTION
 
 
 class ActionAnswerMore(_AnsweringAction):

@@ -145,7 +145,7 @@ class StatelessClassifier(GraphComponent):
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class GuardClassifier(StatelessClassifier):
-    """The deterministic key of the two-key guard, run after DIET and the fallback.
+    """The deterministic key of the two-key guard, run after the intent classifier and fallback.
 
     Sets the intent to the safety intent when the detector flags the message
     (or fails), keeps the NLU's intent otherwise, and records the verdict in

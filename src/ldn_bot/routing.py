@@ -88,7 +88,43 @@ RESPONSE_ROUTE = {
     "utter_no_words": Route.FALLBACK,
     "utter_too_long": Route.FALLBACK,
 }
-NOT_A_ROUTE = frozenset({"utter_disclaimer"})
+# Responses that say nothing about how a turn was answered, with why (every other response
+# of domain.yml has its route above; tests/test_names.py checks both ways).
+NOT_A_ROUTE = {
+    "utter_disclaimer": "sent by action_session_start before any message, not a reply to one",
+}
+
+# The action that answers every article topic's intent (data/rules_articles.yml, generated
+# from topics.yml by `python -m ldn_bot.knowledge.generate_rules`).
+ARTICLE_ACTION = "action_answer_article"
+
+# Where an intent's examples come from when it is trained (data/nlu.yml).
+TRAINED = "data/nlu.yml"
+# Every intent of domain.yml that is not an article topic (those are the `intent`s of
+# topics.yml), with where it comes from: trained (`TRAINED`), or the step that sets it
+# (never trained, so the classifier never predicts it). tests/test_names.py checks
+# domain.yml, topics.yml, data/nlu.yml and the rules against it, both ways.
+NON_ARTICLE_INTENTS = {
+    "greet": TRAINED,
+    "goodbye": TRAINED,
+    "thank": TRAINED,
+    "bot_challenge": TRAINED,
+    "help": TRAINED,
+    "ask_more": TRAINED,
+    "ask_dosing": TRAINED,
+    "ask_pill_splitting": TRAINED,
+    "emergency": TRAINED,
+    "personal_advice": TRAINED,
+    "out_of_scope": TRAINED,
+    "not_covered": TRAINED,
+    "no_words": "the input check (rasa_project.nlu.InputClassifier, ldn_bot.inputs)",
+    "too_long": "the input check (rasa_project.nlu.InputClassifier, ldn_bot.inputs)",
+    "nlu_failed": "a failing NLU pipeline (rasa_project.nlu.fail_closed_parse)",
+    "unsupported_language": "the language check (rasa_project.nlu.LanguageClassifier)",
+    "insist_dosing": "the guard's dose context (ldn_bot.guard.conversation)",
+    "insist_pill_splitting": "the guard's dose context (ldn_bot.guard.conversation)",
+    "unclear": "an unsure NLU referral (merge_intent, NLU_SAFETY_THRESHOLD)",
+}
 
 # The tracker slot (and NLU entity) that keeps the guard context between turns.
 CONTEXT_SLOT = "guard_context"

@@ -265,11 +265,17 @@ def _topic(topic_id: str, raw: dict) -> Topic:
     )
 
 
+def load_topics(topics_path: Path = TOPICS_FILE) -> list[Topic]:
+    """The topics of `topics.yml`, in file order (no article needed: for the rules generator)."""
+    raw = yaml.safe_load(topics_path.read_text(encoding="utf-8"))
+    return [_topic(topic_id, spec) for topic_id, spec in raw["topics"].items()]
+
+
 @lru_cache(maxsize=4)
 def knowledge_base(article_path: Path, topics_path: Path = TOPICS_FILE) -> KnowledgeBase:
     """Load the article and topics once per path."""
     raw = yaml.safe_load(topics_path.read_text(encoding="utf-8"))
-    topics = [_topic(topic_id, spec) for topic_id, spec in raw["topics"].items()]
+    topics = load_topics(topics_path)
     connectives = [str(c) for c in raw.get("elide_connectives", ())]
     antecedents = {str(k): str(v) for k, v in (raw.get("antecedents") or {}).items()}
     return KnowledgeBase(load_article(article_path), topics, connectives, antecedents)
