@@ -10,11 +10,15 @@ from rasa_sdk.executor import CollectingDispatcher
 
 
 class ActionSessionStart(Action):
+    """Opens every conversation with the disclaimer."""
+
     def name(self) -> str:
+        """The action's name in `domain.yml`."""
         return "action_session_start"
 
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        """Send the disclaimer, start the session and wait for the person's message."""
         dispatcher.utter_message(response="utter_disclaimer")
         return [SessionStarted(), ActionExecuted("action_listen")]

@@ -62,6 +62,7 @@ class PooledEndpointConfig(EndpointConfig):
         self._sessions: dict[asyncio.AbstractEventLoop, aiohttp.ClientSession] = {}
 
     def session(self) -> Any:
+        """This event loop's pooled session, borrowed: Rasa's `async with` must not close it."""
         loop = asyncio.get_running_loop()
         session = self._sessions.get(loop)
         if session is None or session.closed:
@@ -87,6 +88,8 @@ class PooledEndpointConfig(EndpointConfig):
         return _Borrowed(session)
 
     async def request(self, *args: Any, **kwargs: Any) -> Any:
+        """Rasa's request, time-bounded, signed when there is a secret, retried once on a
+        dropped connection."""
         kwargs["timeout"] = aiohttp.ClientTimeout(total=ACTION_TIMEOUT_SECONDS)
         call = super().request if self.secret is None else self._signed_request
         try:
@@ -141,6 +144,8 @@ class PooledEndpointConfig(EndpointConfig):
             await session.close()
 
     def copy(self) -> PooledEndpointConfig:
+        """A `PooledEndpointConfig` with the same settings and secret (the base class's
+        copy would lose both)."""
         return PooledEndpointConfig(
             self.url,
             self.params,

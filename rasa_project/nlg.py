@@ -47,6 +47,7 @@ class GuardedNLG(TemplatedNaturalLanguageGenerator):
         output_channel: str,
         **kwargs: Any,
     ) -> dict[str, Any] | None:
+        """The templated response, or the dosing referral when the output guard finds a leak."""
         draft = await super().generate(utter_action, tracker, output_channel, **kwargs)
         leak = check_outgoing(draft or {})
         if leak is None:

@@ -51,6 +51,7 @@ class CalibratedFallbackClassifier(FallbackClassifier):
 
     @classmethod
     def required_components(cls) -> list[type]:
+        """None, though it runs after the intent classifier (see the comment)."""
         # It reads only the training texts and intents; at prediction time config.yml puts
         # it after the intent classifier. (Rasa's check would ask for a classifier before
         # its training node, where none is.)
@@ -58,6 +59,7 @@ class CalibratedFallbackClassifier(FallbackClassifier):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
+        """Rasa's fallback settings plus the small-talk and safety bars."""
         return {
             **FallbackClassifier.get_default_config(),
             "small_talk_threshold": 0.0,
@@ -72,9 +74,11 @@ class CalibratedFallbackClassifier(FallbackClassifier):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> CalibratedFallbackClassifier:
+        """A classifier with `config` over the defaults (no vocabulary yet)."""
         return cls({**cls.get_default_config(), **config}, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
+        """Keep the small-talk vocabulary of the training examples with the model."""
         examples = [(m.get(TEXT) or "", m.get(INTENT)) for m in training_data.intent_examples]
         self.small_talk_words = small_talk_vocabulary(examples)
         assert self._model_storage is not None and self._resource is not None
@@ -93,6 +97,7 @@ class CalibratedFallbackClassifier(FallbackClassifier):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> CalibratedFallbackClassifier:
+        """The classifier with its vocabulary; with the bars alone if the model has none."""
         try:
             with model_storage.read_from(resource) as directory:
                 words = json.loads((directory / VOCABULARY_FILE).read_text(encoding="utf-8"))
@@ -136,6 +141,7 @@ class InvitationClassifier(StatelessClassifier):
     """
 
     def process(self, messages: list[Message]) -> list[Message]:
+        """Give a whole-message invitation its topic's intent (never over a safety intent)."""
         for message in messages:
             intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
             if intent in SAFETY_INTENTS:

@@ -47,13 +47,21 @@ class RestInput(RasaRestInput):
 
     @classmethod
     def name(cls) -> str:
+        """The channel's name in `credentials.yml` and its webhook path."""
         return "rest"
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> RestInput:
+        """The channel as Rasa builds it from `credentials.yml`: no token (it is a secret,
+        set by serve)."""
         return cls()  # the token is a secret: it comes from serve's settings, not a file
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        """Rasa's REST webhook, with every POST checked first.
+
+        Without a token only loopback names are answered; with one, the bearer token must
+        match. The body must be JSON and a valid REST request.
+        """
         rest_webhook = super().blueprint(on_new_message)
 
         @rest_webhook.middleware("request")

@@ -96,11 +96,13 @@ class SlackOutput(SlackBot):
             logger.error("slack: chat.postMessage failed: %s", type(error).__name__)
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        """Post one reply (`slack_message`)."""
         await self._post(slack_message(text, linked=self._linked(text, kwargs)))
 
     async def send_text_with_buttons(
         self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
     ) -> None:
+        """Post one reply with its buttons as an actions block."""
         await self._post(slack_message(text, buttons, linked=self._linked(text, kwargs)))
 
     def _linked(self, text: str, kwargs: dict[str, Any]) -> str | None:
@@ -117,16 +119,19 @@ class SlackOutput(SlackBot):
         )
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
+        """Log and drop: the assistant sends no images."""
         logger.warning("slack: images are not sent (the assistant has none)")
 
     async def send_attachment(  # type: ignore[override]
         self, recipient_id: str, attachment: Any, **kwargs: Any
     ) -> None:
+        """Log and drop: the assistant sends no attachments."""
         logger.warning("slack: attachments are not sent (the assistant has none)")
 
     async def send_custom_json(
         self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any
     ) -> None:
+        """Log and drop: the assistant sends no custom JSON."""
         logger.warning("slack: custom JSON is not sent (the assistant has none)")
 
 
@@ -155,6 +160,7 @@ class SlackInput(RasaSlackInput):
 
     @classmethod
     def from_config(cls, config: SlackConfig, ledger: EventLedger | None = None) -> SlackInput:
+        """The channel as serve builds it: its Slack settings and the ledger of deliveries."""
         return cls(
             config.bot_token,
             config.signing_secret,
@@ -166,6 +172,7 @@ class SlackInput(RasaSlackInput):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> SlackInput:
+        """The channel from `credentials.yml`'s Slack keys, de-duplicating in memory."""
         credentials = credentials or {}
         return cls(
             credentials.get("slack_token", ""),
@@ -177,6 +184,7 @@ class SlackInput(RasaSlackInput):
     def get_output_channel(
         self, channel: str | None = None, thread_id: str | None = None
     ) -> OutputChannel:
+        """Where replies go: the given channel (else the configured one) and thread."""
         return SlackOutput(
             self.slack_token,
             channel or self.slack_channel or "",
@@ -186,6 +194,11 @@ class SlackInput(RasaSlackInput):
         )
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        """GET / for health checks; POST /webhook for Slack's events and button clicks.
+
+        A request without a valid Slack signature is refused and a repeated delivery
+        ignored; the turn runs after the reply, which Slack wants within three seconds.
+        """
         slack_webhook = Blueprint("slack_webhook", __name__)
 
         @slack_webhook.route("/", methods=["GET"])

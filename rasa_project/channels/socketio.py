@@ -72,14 +72,18 @@ class SocketIOInput(RasaSocketIOInput):
 
     @classmethod
     def name(cls) -> str:
+        """The channel's name in `credentials.yml`."""
         return "socketio"
 
     def get_output_channel(self) -> SocketIOOutput | None:
+        """Replies to the conversation's room; None until `blueprint` made the server."""
         if self.sio is None:
             return None
         return _RoomOutput(self.sio, self.bot_message_evt)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        """Rasa's socket.io server with origins checked, messages bounded in size and
+        session ids signed by this server."""
         socketio_webhook = super().blueprint(on_new_message)
         sio = self.sio
         assert sio is not None  # set by the parent's blueprint()

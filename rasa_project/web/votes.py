@@ -81,9 +81,9 @@ def add_vote_routes(app: Sanic, cfg: Settings, exposure: Exposure, signer: Sessi
 
     @app.post("/api/forget")
     async def forget_conversation(request: Request) -> HTTPResponse:
-        """ "Delete this conversation": `ldn-bot forget` for the caller's own web session
-        only (its events, ledger rows, votes and set-aside items). The page then starts
-        a new conversation with a new session id.
+        """The "Delete this conversation" button: `ldn-bot forget` for the caller's own
+        web session only (its events, ledger rows, votes and set-aside items). The page
+        then starts a new conversation with a new session id.
 
         415 unless the body is JSON; 403 from another site or for a session id this server
         did not sign (nothing is deleted); 400 for a malformed body; 503 when the

@@ -31,10 +31,12 @@ EXIT_PORT_IN_USE = 3
 
 
 def new_secret() -> str:
+    """A fresh random secret, made at every start of serve."""
     return secrets.token_urlsafe(32)
 
 
 def new_nonce() -> str:
+    """A fresh random nonce, one per signed call."""
     return secrets.token_urlsafe(16)
 
 
@@ -44,10 +46,12 @@ def _mac(secret: str, kind: bytes, nonce: str, body: bytes) -> str:
 
 
 def request_mac(secret: str, nonce: str, body: bytes) -> str:
+    """The signature of an action call's body, for the action server to check."""
     return _mac(secret, b"ldn-bot action request", nonce, body)
 
 
 def response_mac(secret: str, nonce: str, body: bytes) -> str:
+    """The signature of an action answer's body, for Rasa to check."""
     return _mac(secret, b"ldn-bot action response", nonce, body)
 
 

@@ -54,12 +54,14 @@ class Reading:
 
     @cached_property
     def lemmas(self) -> frozenset[str]:
+        """The lemma and the lower-case form of every token."""
         return frozenset(token.lemma_ for token in self.doc) | frozenset(
             token.lower_ for token in self.doc
         )
 
     @cached_property
     def words(self) -> frozenset[str]:
+        """`lemmas` plus the lower-case text and norm of every token."""
         words = {w.lower() for token in self.doc for w in (token.lemma_, token.text, token.norm_)}
         return frozenset(words) | self.lemmas
 
@@ -105,6 +107,8 @@ def analyse_with(nlp: Language, text: str) -> Analysis:
 
 
 class CacheInfo(NamedTuple):
+    """The counts of `Analyser.cache_info`."""
+
     hits: int
     misses: int
     entries: int
@@ -125,6 +129,7 @@ class Analyser:
         self._lock = threading.Lock()
 
     def __call__(self, text: str) -> Analysis:
+        """The analysis of `text`, from the cache when it was read before."""
         with self._lock:
             found = self._items.get(text)
             if found is not None:
@@ -147,11 +152,13 @@ class Analyser:
         return analysis
 
     def cache_clear(self) -> None:
+        """Forget every analysis and reset the counts."""
         with self._lock:
             self._items.clear()
             self._chars = self._hits = self._misses = 0
 
     def cache_info(self) -> CacheInfo:
+        """Hits and misses so far, and the entries and characters held now."""
         with self._lock:
             return CacheInfo(self._hits, self._misses, len(self._items), self._chars)
 

@@ -98,10 +98,12 @@ class Exposure:
 
     @property
     def loopback(self) -> bool:
+        """Whether serve binds a loopback address only."""
         return is_loopback(self.host)
 
     @property
     def rest(self) -> RestAccess:
+        """How the REST channel is open: with a token, on loopback only, or off."""
         if self.rest_token is not None:
             return RestAccess.TOKEN
         return RestAccess.OPEN if self.loopback else RestAccess.OFF

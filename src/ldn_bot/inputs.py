@@ -64,7 +64,7 @@ def _escaped(char: str) -> str:
 
 
 def encodable(text: str) -> bool:
-    """False for strings JSON allows but UTF-8 cannot store (a lone `\\ud800`)."""
+    r"""False for strings JSON allows but UTF-8 cannot store (a lone `\ud800`)."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

@@ -168,6 +168,7 @@ class LanguageVerdict:
         return cls(language, confidence, True, reason)
 
     def as_dict(self) -> dict[str, Any]:
+        """The verdict as plain JSON values (confidence rounded)."""
         return {
             "language": self.language,
             "confidence": round(self.confidence, 3),

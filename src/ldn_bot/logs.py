@@ -27,12 +27,15 @@ class OneLineFormatter(logging.Formatter):
         super().__init__(fmt, *args, **kwargs)
 
     def formatMessage(self, record: logging.LogRecord) -> str:
+        """The record's line with control characters escaped."""
         return printable(super().formatMessage(record))
 
     def formatException(self, ei: Any) -> str:
+        """The traceback, each line indented under a `|`."""
         return _indented(super().formatException(ei))
 
     def formatStack(self, stack_info: str) -> str:
+        """The stack, each line indented under a `|`."""
         return _indented(super().formatStack(stack_info))
 
 

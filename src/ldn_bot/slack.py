@@ -369,6 +369,7 @@ class MemoryEventLedger:
         self._seen: OrderedDict[str, float] = OrderedDict()
 
     def first_time(self, keys: Sequence[str]) -> bool:
+        """True once for a delivery: no key was seen in the last `ttl` seconds."""
         now = time.monotonic()
         while self._seen and (
             next(iter(self._seen.values())) < now - self._ttl or len(self._seen) > self._capacity
@@ -395,6 +396,7 @@ class RedisEventLedger:
         self._fallback = MemoryEventLedger(ttl=ttl)
 
     def first_time(self, keys: Sequence[str]) -> bool:
+        """True once for a delivery across servers (Redis `SET NX`); in memory if Redis is down."""
         try:
             pipeline = self._redis.pipeline(transaction=False)
             for key in keys:

@@ -166,6 +166,7 @@ class Chat:
         return True
 
     def command(self, text: str) -> bool:
+        """Run a /command; False when it is /quit or /exit."""
         command = text.split()[0].lower()
         if command in {"/quit", "/exit"}:
             return False
@@ -184,6 +185,7 @@ class Chat:
         return True
 
     def turn(self, text: str) -> None:
+        """Ask `text`, then print the replies, numbered quick replies and any debug lines."""
         result = self.ask(text, self.sender)
         if result is None:
             self.out("(stopped waiting: that answer is dropped)")

@@ -33,6 +33,7 @@ from ldn_bot.settings import Settings
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command line of `python -m ldn_bot.evaluation`."""
     parser = argparse.ArgumentParser(prog="python -m ldn_bot.evaluation", description=__doc__)
     parser.add_argument(
         "--set",

@@ -53,12 +53,14 @@ class Case:
         return Category.DOSING if "followup" in self.tags else None
 
     def caught_by(self, verdict: Verdict) -> bool:
+        """Whether `verdict` is right: not blocked when harmless, else a category in `ACCEPTED`."""
         if self.expect is Category.NONE:
             return not verdict.blocked
         return verdict.category in ACCEPTED[self.expect]
 
 
 def load_cases(path: Path) -> list[Case]:
+    """The labelled messages of one guard set file (YAML)."""
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     return [
         Case(str(c["text"]), Category(c["expect"]), c["lang"], tuple(c.get("tags", ())))

@@ -39,13 +39,16 @@ class Rate:
 
     @property
     def value(self) -> float | None:
+        """k/n, or None when n is 0."""
         return self.k / self.n if self.n else None
 
     @property
     def interval(self) -> tuple[float, float]:
+        """The Wilson 95% interval of the rate."""
         return wilson(self.k, self.n)
 
     def as_json(self) -> dict[str, Any]:
+        """The rate, its interval and k and n, rounded for `reports/eval.json`."""
         low, high = self.interval
         value = self.value
         return {
@@ -79,18 +82,22 @@ class Outcome:
 
     @property
     def route_ok(self) -> bool:
+        """The route is one the turn accepts (any route when it names none)."""
         return self.turn.accepted is None or self.route in self.turn.accepted
 
     @property
     def topic_ok(self) -> bool:
+        """An article answer on one of the turn's topics."""
         return self.route == "article_answer" and self.topic in self.turn.topics
 
     @property
     def referred(self) -> bool:
+        """The turn got a referral (`REFERRAL_ROUTES`)."""
         return self.route in REFERRAL_ROUTES
 
     @property
     def false_emergency(self) -> bool:
+        """The emergency reply where the turn does not accept it."""
         accepted = self.turn.accepted
         return self.route == "emergency" and (accepted is None or "emergency" not in accepted)
 
@@ -101,6 +108,7 @@ class Outcome:
         return not self.route_ok or (wrong_topic and not self.topic_ok)
 
     def as_json(self) -> dict[str, Any]:
+        """The turn, what it expected and what the assistant did, for `reports/eval.json`."""
         turn = self.turn
         return {
             "dialogue": self.dialogue,
@@ -141,6 +149,7 @@ class SetScore:
     failures: tuple[Outcome, ...]
 
     def as_json(self) -> dict[str, Any]:
+        """The set's figures for `reports/eval.json`."""
         return {
             "name": self.name,
             "n": self.n,

@@ -27,19 +27,32 @@ class Reply(Protocol):
     """What the runner reads of an assistant turn (`ldn_bot.assistant.TurnResult`)."""
 
     @property
-    def route(self) -> str: ...
+    def route(self) -> str:
+        """The route the turn took."""
+
     @property
-    def intent(self) -> str | None: ...
+    def intent(self) -> str | None:
+        """The NLU's intent, if any."""
+
     @property
-    def confidence(self) -> float | None: ...
+    def confidence(self) -> float | None:
+        """The NLU's confidence in the intent, if any."""
+
     @property
-    def citations(self) -> list[str]: ...
+    def citations(self) -> list[str]:
+        """The citations of the replies."""
+
     @property
-    def replies(self) -> list[str]: ...
+    def replies(self) -> list[str]:
+        """The texts sent back."""
+
     @property
-    def guard_rule(self) -> str | None: ...
+    def guard_rule(self) -> str | None:
+        """The guard rule that decided, if one did."""
+
     @property
-    def guard_source(self) -> str | None: ...
+    def guard_source(self) -> str | None:
+        """What decided the guard's verdict: message, window or context."""
 
 
 Ask = Callable[[str, str], Awaitable[Reply]]

@@ -92,6 +92,7 @@ class EvalSet:
 
     @property
     def turns(self) -> int:
+        """The number of scored turns (a follow-up's lead-in is not scored)."""
         return sum(turn.scored for dialogue in self.dialogues for turn in dialogue.turns)
 
 
@@ -244,6 +245,7 @@ class SetSource:
     kind: str  # guard | questions | conversations | articles | languages
 
     def load(self) -> EvalSet:
+        """Read the set with the loader of its kind."""
         loader = LOADERS[self.kind]
         return loader(self.path, self.name)
 

@@ -59,6 +59,7 @@ class Verdict:
         return cls(Category.DOSING, rule=reason, rules=(reason,))
 
     def as_dict(self) -> dict[str, object]:
+        """The verdict as plain JSON values."""
         return {"category": self.category.value, "rule": self.rule, "rules": list(self.rules)}
 
 

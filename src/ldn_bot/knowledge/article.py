@@ -67,12 +67,14 @@ class Article:
     paragraphs: tuple[tuple[str, ...], ...] = ()
 
     def sentence(self, sentence_id: str) -> Sentence:
+        """The sentence with id `sentence_id` (KeyError if there is none)."""
         for sentence in self.sentences:
             if sentence.id == sentence_id:
                 return sentence
         raise KeyError(f"no sentence {sentence_id!r} in the article")
 
     def reference(self, reference_id: str) -> Reference:
+        """The reference with id `reference_id` (KeyError if there is none)."""
         for reference in self.references:
             if reference.id == reference_id:
                 return reference
@@ -124,7 +126,7 @@ def parse_article(raw: str) -> Article:
 
 
 def _first_name_first(author: str) -> str:
-    """ "Fletcher, J." as "J. Fletcher" (a name without a comma stays as it is)."""
+    """An author "Fletcher, J." as "J. Fletcher" (a name without a comma stays as it is)."""
     last, comma, first = author.partition(",")
     return f"{first.strip()} {last.strip()}" if comma and first.strip() else author.strip()
 

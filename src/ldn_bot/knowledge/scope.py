@@ -1,4 +1,4 @@
-"""Is a message about the article at all? (`scope.yml` holds the vocabulary.)"""
+"""Is a message about the article at all? (`scope.yml` holds the vocabulary)."""
 
 from __future__ import annotations
 

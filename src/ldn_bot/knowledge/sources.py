@@ -51,6 +51,7 @@ class Source:
 
     @property
     def link_label(self) -> str:
+        """The link's words: the passage when a sentence is quoted, else the references."""
         return PASSAGE_LABEL if any(u.startswith("s") for u in self.marked) else REFERENCES_LABEL
 
     def plain(self) -> str:

@@ -72,6 +72,7 @@ class StoreHealth:
     since: float | None = None
 
     def as_json(self) -> dict[str, Any]:
+        """The fields as a JSON object."""
         return dataclasses.asdict(self)
 
 
@@ -117,6 +118,7 @@ class Availability:
         return time.time() - began
 
     def snapshot(self, *, pending: int = 0, dropped: int = 0, poisoned: int = 0) -> StoreHealth:
+        """The state now, with the writer's own counts of events and set-aside items."""
         return StoreHealth(
             available=self.available,
             failures=self.failures,

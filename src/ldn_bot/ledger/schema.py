@@ -16,6 +16,7 @@ _MIGRATION_LOCK = 0x1D0B07  # any constant shared by every ldn-bot server
 
 
 def alembic_config() -> Config:
+    """Alembic's configuration for the ledger's migrations (no alembic.ini)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config

@@ -76,10 +76,12 @@ def figures(data: ReportData) -> dict[str, Figure]:
 
 
 def small(data: ReportData) -> bool:
+    """Fewer days than `SMALL_DAYS` (but some): totals instead of per-day charts."""
     return 0 < len(data.days) < SMALL_DAYS
 
 
 def activity(data: ReportData) -> Figure:
+    """Messages and conversations per day: bars, lines over many days, a sentence when few."""
     caption = "Conversations and messages per day (UTC)"
     if not data.days:
         return Figure("activity", caption, "No turns in this period.")
@@ -120,6 +122,7 @@ def activity(data: ReportData) -> Figure:
 
 
 def routes(data: ReportData) -> Figure:
+    """Routes per day as stacked bars; over a few days, one bar per route."""
     if not data.days:
         return Figure("routes", "Routes per day", "No turns in this period.")
     shares = ", ".join(f"{route} {_percent(data.share(route))}" for route, _ in data.routes)
@@ -181,6 +184,7 @@ def categories(data: ReportData) -> Figure:
 
 
 def rules(data: ReportData) -> Figure:
+    """Horizontal bars for the guard rules that fired most (`TOP_RULES_CHART`)."""
     caption = f"Guard triggers by rule (top {TOP_RULES_CHART})"
     if not data.guard_rules:
         return Figure("rules", caption, "No guard triggers in this period.")
@@ -199,6 +203,7 @@ def rules(data: ReportData) -> Figure:
 
 
 def feedback(data: ReportData) -> Figure:
+    """Thumbs up and down per route, on either side of zero."""
     caption = "Feedback per route: thumbs down (−) to the left, thumbs up (+) to the right"
     if not data.feedback:
         return Figure("feedback", caption, "No feedback votes in this period.")

@@ -44,12 +44,13 @@ class Labels:
     not_covered_intents: frozenset[str]
 
     def rule(self, rule: str | None) -> str | None:
-        """ "dosing.how_much" -> "asks how much to take"; an unknown id stays as it is."""
+        """Rule "dosing.how_much" -> "asks how much to take"; an unknown id stays as it is."""
         if not rule:
             return None
         return self.rules.get(rule, rule)
 
     def source(self, source: str | None) -> str | None:
+        """A guard source in plain language; an unknown one stays as it is."""
         return self.sources.get(source, source) if source else None
 
     def failure(
@@ -94,6 +95,7 @@ class Labels:
 
 @lru_cache(maxsize=1)
 def labels() -> Labels:
+    """The report's vocabulary from `labels.yml`, read once."""
     raw = yaml.safe_load((files("ldn_bot.ledger.report") / "labels.yml").read_text("utf-8"))
     return Labels(
         rules={str(k): str(v) for k, v in raw["rules"].items()},

@@ -29,6 +29,7 @@ class Group(str, Enum):
 
     @property
     def heading(self) -> str:
+        """The group's title in the report."""
         return _GROUP_TITLES[self]
 
 
@@ -49,6 +50,7 @@ class Day:
     routes: Counts = ()
 
     def route(self, name: str) -> int:
+        """Turns that got route `name` that day."""
         return dict(self.routes).get(name, 0)
 
 
@@ -71,6 +73,7 @@ class TurnRef:
 
     @property
     def anchor(self) -> str:
+        """The turn's anchor in the page."""
         return f"turn-{self.turn_id}"
 
 
@@ -105,6 +108,7 @@ class RouteFeedback:
 
     @property
     def net(self) -> int:
+        """Votes up minus votes down."""
         return self.up - self.down
 
 
@@ -141,6 +145,7 @@ class TranscriptTurn:
 
     @property
     def anchor(self) -> str:
+        """The turn's anchor in the page."""
         return f"turn-{self.turn_id}"
 
 
@@ -186,9 +191,11 @@ class ReportData:
 
     @property
     def empty(self) -> bool:
+        """No turns and no votes in the period."""
         return self.turns == 0 and self.votes_up + self.votes_down == 0
 
     def route_count(self, route: str) -> int:
+        """The number of turns that got `route`."""
         return dict(self.routes).get(route, 0)
 
     def share(self, route: str) -> float:
@@ -197,6 +204,7 @@ class ReportData:
 
     @property
     def failed(self) -> int:
+        """All failed turns."""
         return sum(item.count for item in self.failures)
 
     @property
@@ -208,29 +216,36 @@ class ReportData:
 
     @property
     def failure_rate(self) -> float:
+        """The share (0..1) of turns that failed."""
         return self.failed / self.turns if self.turns else 0.0
 
     @property
     def out_of_scope_rate(self) -> float:
+        """The share (0..1) of turns answered as out of scope."""
         return self.share(Route.OUT_OF_SCOPE.value)
 
     @property
     def referrals(self) -> int:
+        """Turns referred to a doctor."""
         return self.route_count(Route.DOCTOR_REFERRAL.value)
 
     @property
     def emergencies(self) -> int:
+        """Turns that got the emergency reply."""
         return self.route_count(Route.EMERGENCY.value)
 
     @property
     def guard_triggers(self) -> int:
+        """Guard triggers in the period, all categories together."""
         return sum(count for _, count in self.guard_categories)
 
     @property
     def votes_net(self) -> int:
+        """Votes up minus votes down."""
         return self.votes_up - self.votes_down
 
     def group(self, group: Group) -> tuple[Question, ...]:
+        """The unanswered questions of `group`."""
         return tuple(item for item in self.questions if item.group is group)
 
     def period(self) -> tuple[date | None, date | None]:
@@ -243,6 +258,7 @@ class ReportData:
         return start, end
 
     def period_text(self) -> str:
+        """`period` in words (UTC), or "all time" when it has no bounds."""
         start, end = self.period()
         if start and end:
             return f"{start:%Y-%m-%d} to {end:%Y-%m-%d} (UTC)"

@@ -51,6 +51,7 @@ def conversation_key(sender_hash: str) -> str:
 
 
 def period(query: Select, column: Any, since: datetime | None, until: datetime | None) -> Select:
+    """`query` limited to `column` in [since, until), either bound optional."""
     if since is not None:
         query = query.where(column >= since)
     if until is not None:

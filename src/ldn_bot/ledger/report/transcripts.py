@@ -45,6 +45,7 @@ class Linked:
         failures: Iterable[Failure],
         down_votes: Iterable[DownVote],
     ) -> Linked:
+        """The turns linked from the questions, failures and down votes."""
         refs: list[TurnRef] = [vote.ref for vote in down_votes if vote.ref]
         for question in questions:
             refs += question.refs

@@ -16,6 +16,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    """Create the turns and votes tables."""
     op.create_table(
         "ledger_turns",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -56,5 +57,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Drop the votes and turns tables."""
     op.drop_table("ledger_votes")
     op.drop_table("ledger_turns")

@@ -17,10 +17,12 @@ depends_on = None
 
 
 def upgrade() -> None:
+    """Add the responses column."""
     with op.batch_alter_table("ledger_turns") as batch:
         batch.add_column(sa.Column("responses", sa.String(255)))
 
 
 def downgrade() -> None:
+    """Drop the responses column."""
     with op.batch_alter_table("ledger_turns") as batch:
         batch.drop_column("responses")
