@@ -25,7 +25,7 @@ right now"), and a failed `action_session_start` falls back to Rasa's own sessio
 plus the disclaimer. The safety replies never need the action server (they are rules).
 
 4. The NLU fails closed. If any NLU component raises, Rasa ends the turn with no reply;
-now the message is parsed by `rasa_project.nlu.fail_closed_parse` (the guard detector
+now the message is parsed by `rasa_project.nlu_guard.fail_closed_parse` (the guard detector
 alone: a safety intent when it fires or fails, `nlu_failed` otherwise).
 
 5. The action server can only name responses. Rasa lets a custom action's reply carry
@@ -299,7 +299,7 @@ def _parse_or_fail_closed(
     try:
         return _rasa_parse(self, message, tracker, *args, **kwargs)
     except Exception:
-        from rasa_project.nlu import fail_closed_parse
+        from rasa_project.nlu_guard import fail_closed_parse
 
         logger.exception("NLU failed on a message; answering from the guard alone")
         return fail_closed_parse(message.text or "", tracker)

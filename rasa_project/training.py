@@ -22,6 +22,7 @@ MODEL_INPUTS = (
     "config.yml",
     "domain.yml",
     "rasa_project/nlu.py",
+    "rasa_project/nlu_guard.py",
     "src/ldn_bot/nlp.py",
     "src/ldn_bot/guard/normalize.py",
     "src/ldn_bot/guard/rules/*.yml",

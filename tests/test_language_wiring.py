@@ -14,7 +14,8 @@ import rasa_project.nlu as nlu
 from actions.article import ActionAnswerArticle, ActionAnswerMore, ActionFallback
 from ldn_bot.language import LanguageVerdict
 from ldn_bot.routing import LANGUAGE_RESPONSE, RESPONSE_ROUTE, Route, route_for
-from rasa_project.nlu import GuardClassifier, LanguageClassifier
+from rasa_project.nlu import LanguageClassifier
+from rasa_project.nlu_guard import GuardClassifier
 
 # Written for these tests: harmless questions in languages the assistant does not understand.
 OTHER_HARMLESS = [

@@ -9,7 +9,8 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.training_data.message import Message
 
-from rasa_project.nlu import GuardClassifier, ScopeClassifier
+from rasa_project.nlu import ScopeClassifier
+from rasa_project.nlu_guard import GuardClassifier
 
 
 def message(text: str, intent: str, confidence: float = 0.8) -> Message:

@@ -119,7 +119,7 @@ NON_ARTICLE_INTENTS = {
     "not_covered": TRAINED,
     "no_words": "the input check (rasa_project.nlu.InputClassifier, ldn_bot.inputs)",
     "too_long": "the input check (rasa_project.nlu.InputClassifier, ldn_bot.inputs)",
-    "nlu_failed": "a failing NLU pipeline (rasa_project.nlu.fail_closed_parse)",
+    "nlu_failed": "a failing NLU pipeline (rasa_project.nlu_guard.fail_closed_parse)",
     "unsupported_language": "the language check (rasa_project.nlu.LanguageClassifier)",
     "insist_dosing": "the guard's dose context (ldn_bot.guard.conversation)",
     "insist_pill_splitting": "the guard's dose context (ldn_bot.guard.conversation)",
