@@ -22,7 +22,6 @@ from ldn_bot.knowledge.base import KnowledgeBase
 from ldn_bot.settings import Settings
 from ldn_bot.slack import (
     WEBHOOK_PATH,
-    MemoryEventLedger,
     SlackConfig,
     SlackConfigError,
     clean_incoming,
@@ -31,6 +30,7 @@ from ldn_bot.slack import (
     slack_message,
     triage_event,
 )
+from ldn_bot.slack_events import MemoryEventLedger
 
 REFERRAL = "ask your doctor"
 _ids = itertools.count(1)

@@ -43,15 +43,13 @@ from ldn_bot.settings import ARTICLE_PATH
 from ldn_bot.slack import (
     SLACK_API_URL,
     Delivery,
-    EventLedger,
-    MemoryEventLedger,
-    RedisEventLedger,
     SlackConfig,
     linked_citation,
     slack_message,
     triage_action,
     triage_event,
 )
+from ldn_bot.slack_events import EventLedger, MemoryEventLedger, RedisEventLedger
 from rasa_project.channels.context import ChannelContext
 
 logger = logging.getLogger(__name__)
