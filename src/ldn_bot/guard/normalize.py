@@ -22,11 +22,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
-from pathlib import Path
 
 from anyascii import anyascii
 
-GLOSSARY_FILE = Path(__file__).parent / "rules" / "glossary.yml"
+from ldn_bot.guard.rules_yaml import RULES_DIR, load_rules_yaml
+
+GLOSSARY_FILE = RULES_DIR / "glossary.yml"
 
 _SPELLED_OUT = re.compile(
     r"(?<![a-z0-9])[a-z0-9]([ .\-_*+~|/\\,'])(?:[a-z0-9]\1)+[a-z0-9](?![a-z0-9])"
@@ -149,7 +150,6 @@ def _deleet_word(match: re.Match[str]) -> str:
 
 @lru_cache(maxsize=1)
 def _glossary() -> tuple[re.Pattern[str], dict[str, str]]:
-    from ldn_bot.guard.detector import load_rules_yaml
     from ldn_bot.nlp import TRIGGER_WORDS
 
     raw = load_rules_yaml(GLOSSARY_FILE)
