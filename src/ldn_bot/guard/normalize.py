@@ -26,6 +26,7 @@ from functools import lru_cache
 from anyascii import anyascii
 
 from ldn_bot.guard.rules_yaml import RULES_DIR, load_rules_yaml
+from ldn_bot.guard.vocabulary import vocabulary
 
 GLOSSARY_FILE = RULES_DIR / "glossary.yml"
 
@@ -124,15 +125,14 @@ def _join_spelled_out(match: re.Match[str]) -> str:
 
 def _join_split_words(text: str) -> str:
     """Re-join a trigger word broken in two ("dos age", "tab let")."""
-    from ldn_bot.nlp import TRIGGER_WORDS
-
+    triggers = vocabulary().trigger_words
     words = text.split(" ")
     out: list[str] = []
     i = 0
     while i < len(words):
         if i + 1 < len(words) and words[i].isalpha() and words[i + 1].isalpha():
             joined = words[i] + words[i + 1]
-            if len(words[i]) <= 6 and (joined in TRIGGER_WORDS or joined in _glossary()[1]):
+            if len(words[i]) <= 6 and (joined in triggers or joined in _glossary()[1]):
                 out.append(joined)
                 i += 2
                 continue
@@ -150,15 +150,14 @@ def _deleet_word(match: re.Match[str]) -> str:
 
 @lru_cache(maxsize=1)
 def _glossary() -> tuple[re.Pattern[str], dict[str, str]]:
-    from ldn_bot.nlp import TRIGGER_WORDS
-
+    triggers = vocabulary().trigger_words
     raw = load_rules_yaml(GLOSSARY_FILE)
     mapping: dict[str, str] = {}
     for _language, entries in raw["languages"].items():
         for english, forms in entries.items():
             for form in forms:
                 folded = fold(str(form))
-                if folded != english and folded not in TRIGGER_WORDS:
+                if folded != english and folded not in triggers:
                     mapping[folded] = english
     alternatives = sorted(mapping, key=len, reverse=True)
     pattern = re.compile(r"\b(?:" + "|".join(re.escape(a) for a in alternatives) + r")\b")
