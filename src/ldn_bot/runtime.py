@@ -73,6 +73,7 @@ _MODEL_INPUTS = (
     "src/ldn_bot/nlp.py",
     "src/ldn_bot/guard/normalize.py",
     "src/ldn_bot/guard/rules/glossary.yml",
+    "src/ldn_bot/guard/rules/normalize.yml",
     "src/ldn_bot/guard/rules/vocabulary.yml",
     "src/ldn_bot/knowledge/scope.yml",
 )
