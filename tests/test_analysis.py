@@ -139,8 +139,8 @@ def test_a_detector_on_another_pipeline_does_not_read_the_shared_cache() -> None
 
     other = GuardDetector(build_pipeline())
     text = "how many mg of ldn should i take"
-    assert other.doc(text).vocab is other.nlp.vocab
-    assert other.doc(text) is not analyse(text).normal.doc
+    assert other.analyse(text).normal.doc.vocab is other.nlp.vocab
+    assert other.analyse(text).normal.doc is not analyse(text).normal.doc
     assert analyse_with(other.nlp, text).normal.text == analyse(text).normal.text
 
 
@@ -216,7 +216,7 @@ def test_the_featurizer_and_the_guard_read_the_same_doc(agent: Any) -> None:
     analyse.cache_clear()
     asyncio.run(agent.parse_message(text))
     doc = analyse(text).normal.doc
-    assert default_detector().doc(text) is doc
+    assert default_detector().analyse(text).normal.doc is doc
 
 
 def test_rules_are_matched_once_per_reading_whatever_the_context(

@@ -4,6 +4,7 @@ Built from `spacy.blank("en")` (no pretrained model is in reach), the lookup
 lemmatizer from `spacy-lookups-data`, and `ldn_typo_fixer`, which maps unknown
 misspellings of the guard's trigger words ("dosege", "spliting") to the word
 itself, so both the detector's patterns and the NLU see the corrected lemma.
+The words are data: `guard/rules/vocabulary.yml`.
 """
 
 from functools import lru_cache
@@ -15,118 +16,9 @@ from spacy.language import Language
 from spacy.pipeline import Lemmatizer
 from spacy.tokens import Doc
 
+from ldn_bot.guard.vocabulary import vocabulary
+
 PIPELINE_VERSION = "ldn-blank-en-v1"
-
-# Words the guard's rules hinge on; misspellings of these are corrected.
-TRIGGER_WORDS = frozenset(
-    [
-        "dose",
-        "doses",
-        "dosage",
-        "dosages",
-        "dosing",
-        "milligram",
-        "milligrams",
-        "microgram",
-        "micrograms",
-        "milliliter",
-        "milliliters",
-        "millilitre",
-        "millilitres",
-        "titrate",
-        "titration",
-        "taper",
-        "tapering",
-        "split",
-        "splitting",
-        "splitter",
-        "crush",
-        "crushing",
-        "crusher",
-        "grind",
-        "grinding",
-        "dissolve",
-        "dissolving",
-        "halve",
-        "halving",
-        "quarter",
-        "quarters",
-        "tablet",
-        "tablets",
-        "capsule",
-        "capsules",
-        "pill",
-        "pills",
-        "cutter",
-        "naltrexone",
-        "overdose",
-        "overdosed",
-        "bleeding",
-        "bruising",
-        "bruises",
-        "suicide",
-        "suicidal",
-        "breathe",
-        "breathing",
-        "maximum",
-        "minimum",
-        "increase",
-        "decrease",
-        "morning",
-        "evening",
-        "bedtime",
-        "nighttime",
-        "frequency",
-        "often",
-        "liquid",
-        "compound",
-        "compounding",
-        "pregnant",
-        "pregnancy",
-        "breastfeeding",
-        "surgery",
-        "stomach",
-        "prescription",
-        "amount",
-        "strength",
-        "milligramme",
-        "powder",
-        "swallow",
-        "pain",
-        "chest",
-        "breath",
-        "bleed",
-        "amount",
-        "splitting",
-        "time",
-        "take",
-    ]
-)
-
-# Foreign trigger words, for misspellings the glossary cannot see ("dosiss").
-FOREIGN_TRIGGERS = {
-    "dosis": "dose",
-    "dosierung": "dose",
-    "dosaggio": "dose",
-    "dosagem": "dose",
-    "posologia": "dose",
-    "posologie": "dose",
-    "dosificacion": "dose",
-}
-
-# The lookup table reads some common words as inflections of rarer ones
-# ("does" as the plural of "dose"); these lemmas win over it.
-LEMMA_OVERRIDES = {
-    "does": "do",
-    "evening": "evening",
-    "tak": "take",
-    "tok": "take",
-    "tke": "take",
-    # three-letter misspellings of "time" (too short for the typo fixer's edit distance)
-    "tme": "time",
-    "tim": "time",
-    "tym": "time",
-}
 
 
 class TypoFixer:
@@ -136,11 +28,14 @@ class TypoFixer:
         lemmatizer = nlp.get_pipe("lemmatizer")
         assert isinstance(lemmatizer, Lemmatizer)
         lookups = lemmatizer.lookups.get_table("lemma_lookup")
-        self._lemmas = {word: lookups.get(word, word) for word in TRIGGER_WORDS}
-        self._lemmas.update(FOREIGN_TRIGGERS)
+        words = vocabulary()
+        self._trigger_words = words.trigger_words
+        self._overrides = words.lemma_overrides
+        self._lemmas = {word: lookups.get(word, word) for word in words.trigger_words}
+        self._lemmas.update(words.foreign_triggers)
         self._table = lookups
         self._lemma_values = frozenset(lookups.values())
-        self._triggers = sorted(TRIGGER_WORDS | FOREIGN_TRIGGERS.keys())
+        self._triggers = sorted(words.trigger_words | words.foreign_triggers.keys())
         self._cache: dict[str, str | None] = {}
 
     def is_known(self, word: str) -> bool:
@@ -155,7 +50,7 @@ class TypoFixer:
         if (
             len(word) >= 4
             and word.isalpha()
-            and word not in TRIGGER_WORDS
+            and word not in self._trigger_words
             and not self.is_known(word)
         ):
             max_edits = 1 if len(word) < 7 else 2
@@ -169,7 +64,7 @@ class TypoFixer:
 
     def __call__(self, doc: Doc) -> Doc:
         for token in doc:
-            override = LEMMA_OVERRIDES.get(token.lower_)
+            override = self._overrides.get(token.lower_)
             if override is not None:
                 token.lemma_ = override
                 continue

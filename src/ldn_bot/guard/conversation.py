@@ -21,7 +21,8 @@ from enum import Enum
 from functools import lru_cache
 from pathlib import Path
 
-from ldn_bot.guard.detector import FOLLOWUP, detect, load_rules_yaml
+from ldn_bot.guard.detector import FOLLOWUP, detect
+from ldn_bot.guard.rules_yaml import load_rules_yaml
 from ldn_bot.guard.verdict import Category, Verdict
 
 RULES_FILE = Path(__file__).parent / "rules" / "conversation.yml"

@@ -8,7 +8,6 @@ module only compiles and applies them. Any failure inside `detect()` returns
 from __future__ import annotations
 
 import logging
-import re
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -16,18 +15,18 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from spacy.language import Language
 from spacy.matcher import Matcher
 from spacy.tokens import Doc
 
 from ldn_bot.analysis import Analysis, Reading, analyse, analyse_with
+from ldn_bot.guard.rules_yaml import RULES_DIR, load_rules_yaml
 from ldn_bot.guard.verdict import NO_CONCERN, PRIORITY, Category, Verdict
 from ldn_bot.nlp import pipeline
 
 logger = logging.getLogger(__name__)
 
-RULES_FILE = Path(__file__).parent / "rules" / "guard.yml"
+RULES_FILE = RULES_DIR / "guard.yml"
 FOLLOWUP = "followup"
 # Rules of this category fire only right after the emergency message: a plea or a
 # "what do i do" is part of the same emergency.
@@ -61,24 +60,6 @@ class Rule:
 
 def _words(values: Iterable[object]) -> frozenset[str]:
     return frozenset(str(value) for value in values)
-
-
-class _RulesLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """YAML 1.1 reads on/off/yes/no as booleans; in word lists they are words."""
-
-
-_RulesLoader.yaml_implicit_resolvers = {
-    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_RulesLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|false)$"), list("tf")
-)
-
-
-def load_rules_yaml(path: Path) -> dict:
-    """Read a rules file, keeping on/off/yes/no as words."""
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=_RulesLoader)
 
 
 def _as_strings(pattern: Any) -> Any:
@@ -212,10 +193,6 @@ class GuardDetector:
         except Exception:
             logger.exception("guard detector failed; failing closed")
             return Verdict.fail_closed()
-
-    def doc(self, text: str) -> Doc:
-        """The normalised spaCy doc the rules run on (shared: do not modify it)."""
-        return self.analyse(text).normal.doc
 
     def _detect(self, text: str, context: Category | None) -> Verdict:
         if len(text) > MAX_CHARS:

@@ -14,42 +14,26 @@ the detector's spaCy pipeline sees it:
 5. squeeze stretched letters ("dooose");
 6. gloss foreign words and phrases to English (`rules/glossary.yml`).
 
-The glossary is data: extend it without touching this code.
+The glossary, the separators, digits-as-letters, units and question marks
+(`rules/normalize.yml`) and the trigger words re-joined when broken in two
+(`rules/vocabulary.yml`) are data: extend them without touching this code.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 from anyascii import anyascii
 
-GLOSSARY_FILE = Path(__file__).parent / "rules" / "glossary.yml"
+from ldn_bot.guard.rules_yaml import RULES_DIR, load_rules_yaml
+from ldn_bot.guard.vocabulary import vocabulary
 
-_SPELLED_OUT = re.compile(
-    r"(?<![a-z0-9])[a-z0-9]([ .\-_*+~|/\\,'])(?:[a-z0-9]\1)+[a-z0-9](?![a-z0-9])"
-)
-_SEPARATORS = re.compile(r"[ .\-_*+~|/\\,']")
-_LEET = str.maketrans(
-    {
-        "0": "o",
-        "1": "i",
-        "3": "e",
-        "4": "a",
-        "5": "s",
-        "7": "t",
-        "8": "b",
-        "9": "g",
-        "@": "a",
-        "$": "s",
-    }
-)
-_AMOUNT = re.compile(
-    r"^\d+(?:[.,]\d+)?(?:mg|mgs|ml|mls|mcg|ug|g|gr|x|iu|cc|kg|kgs|lb|lbs|am|pm|h|hr|hrs|st|nd|rd|th|s|yo|y)?$"
-)
-_WORD = re.compile(r"[a-z0-9@$]+")
+GLOSSARY_FILE = RULES_DIR / "glossary.yml"
+TABLES_FILE = RULES_DIR / "normalize.yml"
+
 _STRETCHED = re.compile(r"([a-z])\1{2,}")
 _NUMBER_UNIT = re.compile(r"(\d)([a-z])")
 _SPACES = re.compile(r"\s+")
@@ -92,7 +76,7 @@ def words_only(text: str) -> str:
     """`normalize(text)` without the symbols, emoji and punctuation between its words
     ("how :much 🗺ldn?" is "how much ldn ?"). Marks inside a word or number ("4.5",
     "low-dose", "don't") stay, and a question mark at the end if the text asked."""
-    asked = any(char in _QUESTION_MARKS for char in text)  # some rules need to know
+    asked = any(char in _tables().question_marks for char in text)  # some rules need to know
     words = _MARKS.sub(_without_mark, normalize(_MARKS.sub(_without_mark, text)))
     words = _SPACES.sub(" ", words).strip()
     return f"{words} ?" if asked else words
@@ -109,13 +93,12 @@ def _without_mark(match: re.Match[str]) -> str:
     return run if all(c.isascii() or unicodedata.category(c) in _IN_WORD for c in run) else " "
 
 
-_QUESTION_MARKS = frozenset("?¿？؟⁇⁈⁉\u037e")
 _MARKS = re.compile(r"(?:[^\w\s]|_)+")  # "_" too: \w counts it as a letter
 _IN_WORD = frozenset({"Pd", "Pi", "Pf"})
 
 
 def _join_spelled_out(match: re.Match[str]) -> str:
-    letters = _SEPARATORS.sub("", match.group(0))
+    letters = _tables().separators.sub("", match.group(0))
     if sum(ch.isalpha() for ch in letters) < 2:
         return match.group(0)  # "0.5 1 3" are amounts, not a spelled-out word
     return letters
@@ -123,15 +106,14 @@ def _join_spelled_out(match: re.Match[str]) -> str:
 
 def _join_split_words(text: str) -> str:
     """Re-join a trigger word broken in two ("dos age", "tab let")."""
-    from ldn_bot.nlp import TRIGGER_WORDS
-
+    triggers = vocabulary().trigger_words
     words = text.split(" ")
     out: list[str] = []
     i = 0
     while i < len(words):
         if i + 1 < len(words) and words[i].isalpha() and words[i + 1].isalpha():
             joined = words[i] + words[i + 1]
-            if len(words[i]) <= 6 and (joined in TRIGGER_WORDS or joined in _glossary()[1]):
+            if len(words[i]) <= 6 and (joined in triggers or joined in _glossary()[1]):
                 out.append(joined)
                 i += 2
                 continue
@@ -142,23 +124,53 @@ def _join_split_words(text: str) -> str:
 
 def _deleet_word(match: re.Match[str]) -> str:
     word = match.group(0)
-    if _AMOUNT.match(word) or word.isdigit() or word.isalpha():
+    tables = _tables()
+    if tables.amount.match(word) or word.isdigit() or word.isalpha():
         return word
-    return word.translate(_LEET)
+    return word.translate(tables.leet)
+
+
+@dataclass(frozen=True)
+class _Tables:
+    """`rules/normalize.yml`, compiled."""
+
+    spelled_out: re.Pattern[str]  # a word spelled out, one separator between its letters
+    separators: re.Pattern[str]
+    word: re.Pattern[str]  # letters, digits and the symbols read as letters
+    leet: dict[int, str]
+    amount: re.Pattern[str]  # a number with an optional unit: "4.5mg", "2x", "3rd"
+    question_marks: frozenset[str]
+
+
+@lru_cache(maxsize=1)
+def _tables() -> _Tables:
+    raw = load_rules_yaml(TABLES_FILE)
+    separator = "[" + "".join(map(re.escape, str(raw["spelled_out_separators"]))) + "]"
+    leet = {str(digit): str(letter) for digit, letter in raw["leet"].items()}
+    symbols = "".join(re.escape(char) for char in leet if not char.isalnum())
+    units = "|".join(re.escape(str(unit)) for unit in raw["amount_units"])
+    return _Tables(
+        spelled_out=re.compile(
+            rf"(?<![a-z0-9])[a-z0-9]({separator})(?:[a-z0-9]\1)+[a-z0-9](?![a-z0-9])"
+        ),
+        separators=re.compile(separator),
+        word=re.compile(rf"[a-z0-9{symbols}]+"),
+        leet=str.maketrans(leet),
+        amount=re.compile(rf"^\d+(?:[.,]\d+)?(?:{units})?$"),
+        question_marks=frozenset(str(raw["question_marks"])),
+    )
 
 
 @lru_cache(maxsize=1)
 def _glossary() -> tuple[re.Pattern[str], dict[str, str]]:
-    from ldn_bot.guard.detector import load_rules_yaml
-    from ldn_bot.nlp import TRIGGER_WORDS
-
+    triggers = vocabulary().trigger_words
     raw = load_rules_yaml(GLOSSARY_FILE)
     mapping: dict[str, str] = {}
     for _language, entries in raw["languages"].items():
         for english, forms in entries.items():
             for form in forms:
                 folded = fold(str(form))
-                if folded != english and folded not in TRIGGER_WORDS:
+                if folded != english and folded not in triggers:
                     mapping[folded] = english
     alternatives = sorted(mapping, key=len, reverse=True)
     pattern = re.compile(r"\b(?:" + "|".join(re.escape(a) for a in alternatives) + r")\b")
@@ -174,9 +186,9 @@ def gloss(text: str) -> str:
 def normalize(text: str) -> str:
     """Fold a message to the plain form the detector's patterns are written for."""
     text = fold(text)
-    text = _SPELLED_OUT.sub(_join_spelled_out, text).replace("_", " ")
+    text = _tables().spelled_out.sub(_join_spelled_out, text).replace("_", " ")
     text = _SPACES.sub(" ", text)  # after spelled-out words, which double spaces delimit
-    text = _WORD.sub(_deleet_word, text)
+    text = _tables().word.sub(_deleet_word, text)
     text = _STRETCHED.sub(r"\1\1", text)
     text = _join_split_words(text)
     text = _NUMBER_UNIT.sub(r"\1 \2", text)
