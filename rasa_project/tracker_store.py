@@ -66,17 +66,11 @@ from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.exc import SQLAlchemyError
 
 from ldn_bot.ledger.conversations import Removed, forget
+from ldn_bot.ledger.engine import engine_for
 from ldn_bot.ledger.health import Availability, StoreHealth, describe, is_outage
 from ldn_bot.ledger.quarantine import CONVERSATIONS_FILE, LEDGER_FILE, Quarantine, plain
 from ldn_bot.ledger.schema import migrate
-from ldn_bot.ledger.store import (
-    POSTGRESQL_OPTIONS,
-    SQLITE_BUSY_TIMEOUT,
-    Ledger,
-    LedgerWriter,
-    article_version,
-    engine_for,
-)
+from ldn_bot.ledger.store import Ledger, LedgerWriter, article_version
 from ldn_bot.ledger.turns import TurnRecord, last_turn, turn_record
 from ldn_bot.settings import settings
 
@@ -146,32 +140,10 @@ class LedgerTrackerStore(SQLTrackerStore):
         **kwargs: Any,
     ) -> None:
         super().__init__(domain, dialect, host, db=db, event_broker=event_broker, **kwargs)
-        engine: sa.engine.Engine = self.engine  # type: ignore[has-type]
-        if engine.dialect.name == "sqlite":
-            # SQLAlchemy 1.4 opens a new SQLite connection per session (NullPool): keep a
-            # small pool instead, set up once per connection (WAL, NORMAL sync).
-            url = engine.url
-            engine.dispose()
-            self.engine = sa.create_engine(
-                url,
-                poolclass=sa.pool.QueuePool,
-                pool_size=4,
-                connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT},
-            )
-            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-            self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
-        elif engine.dialect.name == "postgresql":
-            # Test pooled connections before use (a restarted server leaves them dead), give
-            # up connecting after 5 s and end statements blocked on a lock after seconds:
-            # the turn waits meanwhile (the event loop does not).
-            url = engine.url
-            engine.dispose()
-            options = create_engine_kwargs(url)
-            connect_args = options.setdefault("connect_args", {})
-            connect_args["connect_timeout"] = 5
-            connect_args.setdefault("options", POSTGRESQL_OPTIONS)
-            self.engine = sa.create_engine(url, pool_pre_ping=True, **options)
-            self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
+        rasa_engine: sa.engine.Engine = self.engine  # type: ignore[has-type]
+        self.engine = shared_engine(rasa_engine.url)
+        rasa_engine.dispose()  # Rasa's own engine only created the `events` table
+        self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
         self.window = int(window)
         self.cache_size = int(cache_size)
         self.retry_every = float(retry_every)
@@ -196,13 +168,12 @@ class LedgerTrackerStore(SQLTrackerStore):
         cfg = settings()
         folder = Path(quarantine_dir) if quarantine_dir else cfg.quarantine_dir
         self.quarantine = Quarantine(folder / CONVERSATIONS_FILE)
-        engine = engine_for(self.engine.url)
         try:
-            migrate(engine)
+            migrate(self.engine)
         except Exception:  # the ledger must not keep the assistant from starting
             logger.exception("ledger: schema migration failed; turns will be retried")
         self.ledger = Ledger(
-            engine,
+            self.engine,
             salt=cfg.salt(),
             article_version=article_version(cfg.article_path),
             store_text=cfg.ledger_text,
@@ -741,13 +712,19 @@ def _close_at_exit(store_ref: weakref.ReferenceType[LedgerTrackerStore]) -> None
         store.close()
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """WAL lets the ledger writer and the tracker store share the file; NORMAL syncs at
-    checkpoints rather than on every commit (safe against corruption in WAL mode)."""
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+def shared_engine(url: sa.engine.URL) -> sa.engine.Engine:
+    """The engine the ledger uses for `url` (`ldn_bot.ledger.engine`), with the PostgreSQL
+    settings Rasa reads from the environment (`POSTGRESQL_SCHEMA`, `SQL_POOL_SIZE`,
+    `SQL_MAX_OVERFLOW`) as Rasa's own engine would have them."""
+    rasa = create_engine_kwargs(url)
+    if not rasa:  # not PostgreSQL
+        return engine_for(url)
+    return engine_for(
+        url,
+        pool_size=rasa.get("pool_size"),
+        max_overflow=rasa.get("max_overflow"),
+        server_options=rasa.get("connect_args", {}).get("options", ""),
+    )
 
 
 def ledger_store(agent: Any) -> LedgerTrackerStore | None:
