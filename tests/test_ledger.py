@@ -31,10 +31,11 @@ from ldn_bot.ledger.conversations import (
     purge,
     turn_of_bot_message,
 )
+from ldn_bot.ledger.engine import engine_for
 from ldn_bot.ledger.models import FeedbackVote, LedgerTurn
 from ldn_bot.ledger.quarantine import Quarantine
 from ldn_bot.ledger.schema import VERSION_TABLE, migrate
-from ldn_bot.ledger.store import Ledger, LedgerWriter, engine_for, sender_hash
+from ldn_bot.ledger.store import Ledger, LedgerWriter, sender_hash
 from ldn_bot.ledger.turns import TurnRecord, last_turn, turn_record
 from ldn_bot.settings import Settings
 from rasa_project.tracker_store import LedgerTrackerStore

@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 
+from ldn_bot.ledger.engine import engine_for
 from ldn_bot.ledger.report import (
     NO_TURN,
     Group,
@@ -39,7 +40,7 @@ from ldn_bot.ledger.report import (
     summary_text,
 )
 from ldn_bot.ledger.schema import migrate
-from ldn_bot.ledger.store import Ledger, engine_for
+from ldn_bot.ledger.store import Ledger
 from ldn_bot.ledger.turns import TurnRecord
 
 UTC = timezone.utc

@@ -22,11 +22,12 @@ import pytest
 import yaml
 from sqlalchemy.engine import Engine
 
+from ldn_bot.ledger.engine import engine_for
 from ldn_bot.ledger.report import Group, ReportData, collect, render_html
 from ldn_bot.ledger.report.labels import about_ldn_or_ms, labels
 from ldn_bot.ledger.report.nlu_export import PLACEHOLDER, nlu_yaml
 from ldn_bot.ledger.schema import migrate
-from ldn_bot.ledger.store import Ledger, engine_for
+from ldn_bot.ledger.store import Ledger
 from ldn_bot.ledger.turns import TurnRecord, turn_record
 
 UTC = timezone.utc

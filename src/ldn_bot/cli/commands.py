@@ -92,8 +92,8 @@ def cmd_ask(cfg: Settings, args: argparse.Namespace, runtime: Runtime) -> int:
 
 def _store(cfg: Settings) -> Engine:
     """The conversation and ledger database, its ledger tables brought up to date."""
+    from ldn_bot.ledger.engine import engine_for
     from ldn_bot.ledger.schema import migrate
-    from ldn_bot.ledger.store import engine_for
 
     engine = engine_for(cfg.conversations_url)
     migrate(engine)

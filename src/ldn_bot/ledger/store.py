@@ -11,12 +11,11 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, delete, event, select, text
-from sqlalchemy.engine import URL, Engine
+from sqlalchemy import delete, select, text
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,12 +28,6 @@ logger = logging.getLogger(__name__)
 
 VOTES = ("up", "down")
 
-SQLITE_BUSY_TIMEOUT = 2.0
-"""Seconds a SQLite call waits for a lock another connection or process holds; then the
-call fails and the writer treats it as an outage (keeps the rows, retries later)."""
-POSTGRESQL_OPTIONS = "-c statement_timeout=5000 -c lock_timeout=2000"
-"""A PostgreSQL statement blocked on a lock (or running away) fails after seconds too."""
-
 
 def sender_hash(sender_id: str, salt: str) -> str:
     """The only form in which the ledger keeps a person's id."""
@@ -45,36 +38,6 @@ def sender_hash(sender_id: str, salt: str) -> str:
 def article_version(path: Path) -> str:
     """A content hash of the article the answers come from."""
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-
-
-@lru_cache(maxsize=8)
-def engine_for(url: str | URL) -> Engine:
-    """A `future` engine per database; SQLite gets WAL and a short busy timeout, so the
-    tracker store and the ledger can write the same file from several threads, and a file
-    locked by another process is an outage rather than a long wait; PostgreSQL gets
-    connect, statement and lock timeouts."""
-    url_text = url if isinstance(url, str) else url.render_as_string(hide_password=False)
-    is_sqlite = url_text.startswith("sqlite")
-    engine = create_engine(
-        url,
-        future=True,
-        pool_pre_ping=not is_sqlite,
-        connect_args=(
-            {"timeout": SQLITE_BUSY_TIMEOUT}
-            if is_sqlite
-            else {"connect_timeout": 5, "options": POSTGRESQL_OPTIONS}
-        ),
-    )
-    if is_sqlite:
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
-    return engine
 
 
 class Ledger:
