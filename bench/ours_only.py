@@ -60,11 +60,12 @@ def nlu_timing(count: int = 1000) -> dict[str, float]:
     from spacy.language import Language
 
     from ldn_bot.analysis import analyse
-    from ldn_bot.runtime import ensure_model, quiet_rasa
-    from ldn_bot.settings import settings
+    from ldn_bot.settings import Settings
+    from rasa_project.training import ensure_model, quiet_rasa
 
-    quiet_rasa()
-    agent = Agent.load(str(ensure_model(settings())))
+    cfg = Settings.from_env()
+    quiet_rasa(cfg)
+    agent = Agent.load(str(ensure_model(cfg)))
     texts = _corpus("guard_benign.yml", "guard_redteam.yml", "guard_holdout.yml")
     texts = [*questions(), *texts][:count]
 
