@@ -56,14 +56,20 @@ class _AnsweringAction(Action, ABC):
 
 
 class ActionAnswerArticle(_AnsweringAction):
+    """Answer an article topic's question from its sentences (every topic's rule)."""
+
     def name(self) -> str:
+        """The action every generated article rule names."""
         return ARTICLE_ACTION
 
 
 class ActionAnswerMore(_AnsweringAction):
+    """ "Tell me more": the rest of the last topic's sentences."""
+
     intent_override = "ask_more"
 
     def name(self) -> str:
+        """The action of the `ask_more` rule."""
         return "action_answer_more"
 
 
@@ -73,6 +79,7 @@ class ActionFallback(_AnsweringAction):
     intent_override = "nlu_fallback"
 
     def name(self) -> str:
+        """The action of the fallback rule."""
         return "action_fallback"
 
 

@@ -63,6 +63,7 @@ class TypoFixer:
         return found
 
     def __call__(self, doc: Doc) -> Doc:
+        """Set the lemma of each misspelt trigger word it recognises."""
         for token in doc:
             override = self._overrides.get(token.lower_)
             if override is not None:
@@ -77,6 +78,7 @@ class TypoFixer:
 
 @Language.factory("ldn_typo_fixer")
 def make_typo_fixer(nlp: Language, name: str) -> TypoFixer:
+    """The spaCy factory of the typo fixer pipe."""
     return TypoFixer(nlp)
 
 

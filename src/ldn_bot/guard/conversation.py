@@ -72,6 +72,7 @@ class Reading:
         return self.source is Source.CONTEXT
 
     def as_dict(self) -> dict[str, object]:
+        """The verdict's fields plus where it came from (for logs and the ledger)."""
         return {
             **self.verdict.as_dict(),
             "source": self.source.value,
@@ -100,6 +101,7 @@ class ConversationRules:
 
     @classmethod
     def load(cls, path: Path = RULES_FILE) -> ConversationRules:
+        """The rules of `path` (`rules/conversation.yml` by default)."""
         raw = load_rules_yaml(path)
         ends = raw["ends_context"]
         return cls(

@@ -85,6 +85,7 @@ class KnowledgeBase:
         return self.article.sentence(unit).text
 
     def topic_for_intent(self, intent: str | None) -> Topic | None:
+        """The topic an intent names, or None for any other intent."""
         return self._by_intent.get(intent or "")
 
     def answer(

@@ -52,6 +52,7 @@ class Ledger:
         self.store_text = store_text
 
     def hash(self, sender_id: str) -> str:
+        """The salted hash the ledger keeps instead of the sender id."""
         return sender_hash(sender_id, self.salt)
 
     def write(
@@ -109,6 +110,7 @@ class Ledger:
         )
 
     def turn_id(self, message_id: str) -> int | None:
+        """The ledger row of a user message, if it was written."""
         with Session(self.engine, future=True) as session:
             return session.scalar(select(LedgerTurn.id).where(LedgerTurn.message_id == message_id))
 
@@ -209,6 +211,7 @@ class LedgerWriter:
         return self.availability.failures
 
     def submit(self, record: TurnRecord) -> None:
+        """Queue a turn for the writer thread (counted as dropped when the queue is full)."""
         try:
             self._queue.put_nowait(record)
         except queue.Full:
@@ -246,6 +249,7 @@ class LedgerWriter:
         return len(left)
 
     def health(self) -> StoreHealth:
+        """What /health says of the ledger: available, pending, dropped, poisoned."""
         return self.availability.snapshot(
             pending=self._queue.unfinished_tasks, dropped=self.dropped, poisoned=self.poisoned
         )
