@@ -64,7 +64,7 @@ class ActionAnswerArticle(_AnsweringAction):
 
 
 class ActionAnswerMore(_AnsweringAction):
-    """ "Tell me more": the rest of the last topic's sentences."""
+    """Answer "tell me more": the rest of the last topic's sentences."""
 
     intent_override = "ask_more"
 
