@@ -56,14 +56,18 @@ def nlu_timing(count: int = 1000) -> dict[str, float]:
     the corpora: time per message and spaCy parses per message (one reading per message,
     `ldn_bot.analysis`: 1, or 2 when the words-only reading differs)."""
     sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+    from ldn_bot.settings import Settings
+    from rasa_project.runtime import prepare_environment
+
+    cfg = Settings.from_env()
+    prepare_environment(cfg)  # as `ldn-bot` does, before Rasa and TensorFlow load
+
     from rasa.core.agent import Agent
     from spacy.language import Language
 
     from ldn_bot.analysis import analyse
-    from ldn_bot.settings import Settings
     from rasa_project.training import ensure_model, quiet_rasa
 
-    cfg = Settings.from_env()
     quiet_rasa(cfg)
     agent = Agent.load(str(ensure_model(cfg)))
     texts = _corpus("guard_benign.yml", "guard_redteam.yml", "guard_holdout.yml")
