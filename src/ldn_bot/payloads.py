@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 INTENT_PREFIX = "/"
-# Sent by the chat widget when the page opens (web/static/app.js `initPayload`).
+# Sent by the chat widget when the page opens (web/static/js/widget.js `initPayload`).
 WIDGET_PAYLOADS = frozenset({"/greet"})
 
 
