@@ -296,6 +296,24 @@ def test_migrations_are_idempotent_and_at_head(store: LedgerTrackerStore) -> Non
         assert connection.scalar(text(f"SELECT version_num FROM {VERSION_TABLE}")) == "0003"
 
 
+def test_the_tracker_store_and_the_ledger_share_one_engine_set_up_once(
+    store: LedgerTrackerStore,
+) -> None:
+    """They opened one database with two engines and two different SQLite set-ups."""
+    assert store.ledger.engine is store.engine
+    with store.engine.connect() as connection:
+        setting = connection.exec_driver_sql
+        if store.engine.dialect.name == "sqlite":
+            assert engine_for(store.engine.url) is store.engine  # `ldn-bot forget`'s too
+            assert setting("PRAGMA journal_mode").scalar() == "wal"
+            assert setting("PRAGMA synchronous").scalar() == 1  # NORMAL
+            assert setting("PRAGMA foreign_keys").scalar() == 1
+            assert setting("PRAGMA busy_timeout").scalar() == 2000
+        else:
+            assert setting("SHOW statement_timeout").scalar() == "5s"
+            assert setting("SHOW lock_timeout").scalar() == "2s"
+
+
 def test_votes_are_tied_to_the_turn_of_the_message(store: LedgerTrackerStore) -> None:
     tracker = conversation(
         "web-1", [("what is LDN?", "ask_ldn", "utter_article_answer")], time.time()
