@@ -24,7 +24,11 @@ MODEL_INPUTS = (
     "rasa_project/nlu.py",
     "rasa_project/nlu_guard.py",
     "src/ldn_bot/nlp.py",
+    "src/ldn_bot/analysis.py",
+    "src/ldn_bot/inputs.py",
     "src/ldn_bot/guard/normalize.py",
+    "src/ldn_bot/guard/vocabulary.py",
+    "src/ldn_bot/guard/rules_yaml.py",
     "src/ldn_bot/guard/rules/*.yml",
     "src/ldn_bot/knowledge/scope.yml",
 )

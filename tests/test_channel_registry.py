@@ -37,3 +37,14 @@ def test_serve_runs_rest_and_socketio_and_slack_only_when_configured(cfg: Settin
     socketio = channels[1]
     assert isinstance(socketio, SocketIOInput) and socketio.session_signer is not None
     assert len(SERVED) == 3  # REST, socket.io, Slack (off without its settings)
+
+
+def test_forget_knows_every_served_channel() -> None:
+    """`ldn-bot forget BARE_ID` looks in each channel's namespace (`ldn_bot.senders`): a
+    channel registered in SERVED but unknown there would keep its conversations."""
+    from ldn_bot.senders import CHANNELS
+    from rasa_project.channels.slack import SlackInput
+
+    names = {served.__module__.rpartition(".")[2] for served in SERVED}
+    assert names == set(CHANNELS)
+    assert {RestInput.name(), SocketIOInput.name(), SlackInput.name()} == set(CHANNELS)

@@ -59,12 +59,12 @@ def test_guard_component_reads_the_conversation_context() -> None:
 
 
 def test_guard_component_fails_closed(monkeypatch: pytest.MonkeyPatch) -> None:
-    import rasa_project.nlu as nlu
+    import rasa_project.nlu_guard as nlu_guard
 
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("detector gone")
 
-    monkeypatch.setattr(nlu, "_conversation_guard", broken)
+    monkeypatch.setattr(nlu_guard, "_conversation_guard", broken)
     assert guard(message("what is ms", "ask_ms"))["intent"] == "ask_dosing"
 
 

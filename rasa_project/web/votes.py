@@ -3,6 +3,7 @@ conversation". Both only for a session id this server signed, from its own page.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from functools import partial
 
@@ -22,6 +23,9 @@ from rasa_project.channels import SocketIOInput
 from rasa_project.tracker_store import ledger_store
 
 logger = logging.getLogger(__name__)
+
+# How long a vote waits for the events of the turn it names to be stored.
+EVENTS_WAIT_SECONDS = 2.0
 
 
 def add_vote_routes(app: Sanic, cfg: Settings, exposure: Exposure, signer: SessionSigner) -> None:
@@ -57,10 +61,18 @@ def add_vote_routes(app: Sanic, cfg: Settings, exposure: Exposure, signer: Sessi
         try:
             # The turn's ledger row is written in the background: let it land first.
             await loop.run_in_executor(None, store.ledger_writer.flush, 2.0)
-            events = await loop.run_in_executor(None, events_of, store.ledger.engine, sender_id)
-            message_id = answer_of_bot_message(
-                sender_id, events, vote.bot_index, hidden=WIDGET_PAYLOADS
-            )
+            message_id = None
+            deadline = loop.time() + EVENTS_WAIT_SECONDS
+            while message_id is None:
+                events = await loop.run_in_executor(None, events_of, store.ledger.engine, sender_id)
+                message_id = answer_of_bot_message(
+                    sender_id, events, vote.bot_index, hidden=WIDGET_PAYLOADS
+                )
+                if message_id is not None or loop.time() >= deadline:
+                    break
+                # Rasa sends a turn's replies before it stores the turn: a vote cast at
+                # once can come before the events it names are written.
+                await asyncio.sleep(0.1)
             if message_id is None:  # none, or a welcome message: not an answer
                 return _error("this conversation has no such answer", 404)
             await loop.run_in_executor(
