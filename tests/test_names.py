@@ -127,13 +127,18 @@ def test_every_intent_has_one_rule_to_a_known_response_or_action(
     rules = _rules(training)
     by_intent = Counter(intent for intent, _ in rules)
     expected = set(_intent_names(domain)) | RASA_INTENTS
-    assert expected - set(by_intent) == set(), "intents without a rule (data/rules.yml)"
+    assert expected - set(by_intent) == set(), (
+        "intents without a rule: a topic's in data/rules_articles.yml "
+        "(python -m ldn_bot.knowledge.generate_rules), any other in data/rules.yml"
+    )
     assert set(by_intent) - expected == set(), "rules for intents domain.yml does not have"
     assert {i for i, n in by_intent.items() if n > 1} == set(), "an intent with two rules"
     targets = set(domain["responses"]) | set(domain["actions"])
     assert {action for _, action in rules} - targets == set(), "a rule to an unknown action"
     answered = {intent for intent, action in rules if action == ARTICLE_ACTION}
-    assert answered == _topic_intents(kb), "article rules and topics differ"
+    assert answered == _topic_intents(kb), (
+        "article rules and topics.yml differ: run python -m ldn_bot.knowledge.generate_rules"
+    )
 
 
 def test_every_response_has_a_route_or_a_reason_not_to(domain: dict[str, Any]) -> None:
