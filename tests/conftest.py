@@ -14,8 +14,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 
 from fake_slack import FakeSlackAPI
+from review_ledger import seed as seed_review_ledger
 from services import running_services
 from serving import serving, slack_env
+from sqlalchemy.engine import Engine
 
 from ldn_bot.guard.detector import GuardDetector, default_detector
 from ldn_bot.knowledge.base import KnowledgeBase, knowledge_base
@@ -72,3 +74,11 @@ def server(
     """`ldn-bot serve` as a user runs it, with Slack switched on against the fake API."""
     with serving(cfg, serve_var, slack_env(slack_api)) as url:
         yield url
+
+
+@pytest.fixture
+def review_engine(tmp_path: Path) -> Iterator[Engine]:
+    """A SQLite ledger seeded with the report review's two conversations (review_ledger.py)."""
+    engine = seed_review_ledger(tmp_path / "conversations.db")
+    yield engine
+    engine.dispose()
