@@ -14,6 +14,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 
 from fake_slack import FakeSlackAPI
+from report_ledger import populate as populate_report_ledger
 from review_ledger import seed as seed_review_ledger
 from services import running_services
 from serving import serving, slack_env
@@ -21,6 +22,7 @@ from sqlalchemy.engine import Engine
 
 from ldn_bot.guard.detector import GuardDetector, default_detector
 from ldn_bot.knowledge.base import KnowledgeBase, knowledge_base
+from ldn_bot.ledger.engine import engine_for
 from ldn_bot.settings import Settings, settings
 
 
@@ -80,5 +82,14 @@ def server(
 def review_engine(tmp_path: Path) -> Iterator[Engine]:
     """A SQLite ledger seeded with the report review's two conversations (review_ledger.py)."""
     engine = seed_review_ledger(tmp_path / "conversations.db")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def report_engine(tmp_path: Path) -> Iterator[Engine]:
+    """A SQLite file with the report's three days of events, turns and votes (report_ledger.py)."""
+    engine = engine_for(f"sqlite:///{tmp_path / 'conversations.db'}")
+    populate_report_ledger(engine)
     yield engine
     engine.dispose()
