@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -14,12 +15,21 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 
 from fake_slack import FakeSlackAPI
+from report_ledger import populate as populate_report_ledger
+from review_ledger import seed as seed_review_ledger
 from services import running_services
 from serving import serving, slack_env
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine
 
 from ldn_bot.guard.detector import GuardDetector, default_detector
 from ldn_bot.knowledge.base import KnowledgeBase, knowledge_base
+from ldn_bot.ledger.engine import engine_for
+from ldn_bot.ledger.schema import VERSION_TABLE
 from ldn_bot.settings import Settings, settings
+
+if TYPE_CHECKING:
+    from rasa_project.tracker_store import LedgerTrackerStore
 
 
 @pytest.fixture(scope="session")
@@ -72,3 +82,49 @@ def server(
     """`ldn-bot serve` as a user runs it, with Slack switched on against the fake API."""
     with serving(cfg, serve_var, slack_env(slack_api)) as url:
         yield url
+
+
+@pytest.fixture
+def review_engine(tmp_path: Path) -> Iterator[Engine]:
+    """A SQLite ledger seeded with the report review's two conversations (review_ledger.py)."""
+    engine = seed_review_ledger(tmp_path / "conversations.db")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def report_engine(tmp_path: Path) -> Iterator[Engine]:
+    """A SQLite file with the report's three days of events, turns and votes (report_ledger.py)."""
+    engine = engine_for(f"sqlite:///{tmp_path / 'conversations.db'}")
+    populate_report_ledger(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A SQLite file, then the `pg_redis` PostgreSQL server without the ledger's tables."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'conversations.sqlite'}"
+        return
+    url = request.getfixturevalue("pg_redis")["LDN_BOT_DATABASE_URL"]
+    with create_engine(url, future=True).begin() as connection:
+        for table in ("ledger_votes", "ledger_turns", VERSION_TABLE, "events"):
+            connection.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
+    yield url
+
+
+@pytest.fixture
+def ledger_store(
+    ledger_database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> LedgerTrackerStore:
+    """The tracker store that writes the ledger, on each of `ledger_database_url`'s databases
+    (Rasa is imported here, not when the conftest loads)."""
+    from rasa.shared.core.domain import Domain
+
+    from rasa_project.tracker_store import LedgerTrackerStore
+
+    monkeypatch.setenv("LDN_BOT_SALT", "test-salt")
+    return LedgerTrackerStore(
+        Domain.empty(), host=ledger_database_url, quarantine_dir=str(tmp_path / "quarantine")
+    )
