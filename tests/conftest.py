@@ -3,6 +3,7 @@ data and config are unchanged), exactly as `make chat` builds it."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 
+import lifecycle_probes
 from fake_slack import FakeSlackAPI
 from services import running_services
 from serving import serving, slack_env
@@ -72,3 +74,17 @@ def server(
     """`ldn-bot serve` as a user runs it, with Slack switched on against the fake API."""
     with serving(cfg, serve_var, slack_env(slack_api)) as url:
         yield url
+
+
+@pytest.fixture
+def var_cfg(cfg: Settings, tmp_path: Path) -> Settings:
+    """The settings with a `var/` folder of the test's own."""
+    return dataclasses.replace(cfg, var_dir=tmp_path)
+
+
+@pytest.fixture(scope="module")
+def lifecycle_figures(cfg: Settings) -> Iterator[None]:
+    """Writes reports/lifecycle.json after each tests/test_lifecycle_*.py module (the
+    figures of every module run so far: SECURITY.md quotes them)."""
+    yield
+    lifecycle_probes.write_figures(cfg.root)
