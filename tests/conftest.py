@@ -14,7 +14,9 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 
+import access_server
 import lifecycle_probes
+from access_server import Served
 from fake_slack import FakeSlackAPI
 from services import running_services
 from serving import serving, slack_env
@@ -88,3 +90,22 @@ def lifecycle_figures(cfg: Settings) -> Iterator[None]:
     figures of every module run so far: SECURITY.md quotes them)."""
     yield
     lifecycle_probes.write_figures(cfg.root)
+
+
+@pytest.fixture(scope="session")
+def access(
+    cfg: Settings, trained_model: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
+    """`ldn-bot serve` with a REST token, the read-only API with a JWT secret and one more
+    host name, for every tests/test_access_*.py module."""
+    var = tmp_path_factory.mktemp("access")
+    with serving(cfg, var, access_server.SERVE_ENV, args=access_server.SERVE_ARGS) as url:
+        yield Served(url, var)
+
+
+@pytest.fixture(scope="module")
+def access_figures(cfg: Settings) -> Iterator[None]:
+    """Writes reports/access.json after each tests/test_access_*.py module that uses the
+    server (the figures of every module run so far: SECURITY.md quotes them)."""
+    yield
+    access_server.write_figures(cfg.root)
