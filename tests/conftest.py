@@ -17,6 +17,7 @@ os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 import access_server
 import lifecycle_probes
 from access_server import Served
+from browser_page import ARGS, CHROMIUM
 from fake_slack import FakeSlackAPI
 from services import running_services
 from serving import serving, slack_env
@@ -109,3 +110,16 @@ def access_figures(cfg: Settings) -> Iterator[None]:
     server (the figures of every module run so far: SECURITY.md quotes them)."""
     yield
     access_server.write_figures(cfg.root)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Debian's headless Chromium, driven by Playwright, for a tests/test_browser_*.py module."""
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is missing: `make browser` installs it")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield browser
+        browser.close()
