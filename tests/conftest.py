@@ -3,6 +3,7 @@ data and config are unchanged), exactly as `make chat` builds it."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,10 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 
+import access_server
+import lifecycle_probes
+from access_server import Served
+from browser_page import ARGS, CHROMIUM
 from fake_slack import FakeSlackAPI
 from report_ledger import populate as populate_report_ledger
 from review_ledger import seed as seed_review_ledger
@@ -128,3 +133,49 @@ def ledger_store(
     return LedgerTrackerStore(
         Domain.empty(), host=ledger_database_url, quarantine_dir=str(tmp_path / "quarantine")
     )
+
+
+@pytest.fixture
+def var_cfg(cfg: Settings, tmp_path: Path) -> Settings:
+    """The settings with a `var/` folder of the test's own."""
+    return dataclasses.replace(cfg, var_dir=tmp_path)
+
+
+@pytest.fixture(scope="module")
+def lifecycle_figures(cfg: Settings) -> Iterator[None]:
+    """Writes reports/lifecycle.json after each tests/test_lifecycle_*.py module (the
+    figures of every module run so far: SECURITY.md quotes them)."""
+    yield
+    lifecycle_probes.write_figures(cfg.root)
+
+
+@pytest.fixture(scope="session")
+def access(
+    cfg: Settings, trained_model: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
+    """`ldn-bot serve` with a REST token, the read-only API with a JWT secret and one more
+    host name, for every tests/test_access_*.py module."""
+    var = tmp_path_factory.mktemp("access")
+    with serving(cfg, var, access_server.SERVE_ENV, args=access_server.SERVE_ARGS) as url:
+        yield Served(url, var)
+
+
+@pytest.fixture(scope="module")
+def access_figures(cfg: Settings) -> Iterator[None]:
+    """Writes reports/access.json after each tests/test_access_*.py module that uses the
+    server (the figures of every module run so far: SECURITY.md quotes them)."""
+    yield
+    access_server.write_figures(cfg.root)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Debian's headless Chromium, driven by Playwright, for a tests/test_browser_*.py module."""
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is missing: `make browser` installs it")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield browser
+        browser.close()

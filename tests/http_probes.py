@@ -1,5 +1,6 @@
 """HTTP probes of a running `ldn-bot serve`: raw requests whose status and headers the
-exposure tests assert (HTTP errors are answers too), and the REST bodies it must refuse."""
+exposure tests assert (HTTP errors are answers too), and the REST and vote bodies it must
+refuse (the parsers' tests and the end-to-end tests share them)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,34 @@ MALFORMED_REST_BODIES: dict[str, bytes] = {
     "message object": b'{"sender": "a", "message": {"text": "hi"}}',
     "lone surrogate": b'{"sender": "a", "message": "\\ud800"}',
     "metadata not an object": b'{"sender": "a", "message": "hi", "metadata": "x"}',
+}
+
+# Votes `/api/feedback` must refuse with a 400 and a reason (issue 12, item 4).
+MALFORMED_VOTES: dict[str, bytes] = {
+    "index 1e400": b'{"session_id": "s", "bot_index": 1e400, "vote": "up"}',
+    "index float": b'{"session_id": "s", "bot_index": 1.0, "vote": "up"}',
+    "index huge": b'{"session_id": "s", "bot_index": 1' + b"0" * 40 + b', "vote": "up"}',
+    "index thousands of digits": b'{"session_id": "s", "bot_index": '
+    + b"9" * 5000
+    + b', "vote": "up"}',
+    "index negative": b'{"session_id": "s", "bot_index": -1, "vote": "up"}',
+    "index true": b'{"session_id": "s", "bot_index": true, "vote": "up"}',
+    "index string": b'{"session_id": "s", "bot_index": "2", "vote": "up"}',
+    "no index": b'{"session_id": "s", "vote": "up"}',
+    "vote sideways": b'{"session_id": "s", "bot_index": 0, "vote": "sideways"}',
+    "vote list": b'{"session_id": "s", "bot_index": 0, "vote": ["up"]}',
+    "session lone surrogate": b'{"session_id": "\\ud800", "bot_index": 0, "vote": "up"}',
+    "session NUL": b'{"session_id": "a\\u0000", "bot_index": 0, "vote": "up"}',
+    "session number": b'{"session_id": 5, "bot_index": 0, "vote": "up"}',
+    "session too long": json.dumps(
+        {"session_id": "s" * 129, "bot_index": 0, "vote": "up"}
+    ).encode(),
+    "deep JSON": b"[" * 30_000 + b"]" * 30_000,
+    "deep object": b'{"a":' * 10_000 + b"1" + b"}" * 10_000,
+    "not JSON": b'{"session_id": ',
+    "not UTF-8": b'{"session_id": "\xff\xfe"}',
+    "array": b"[]",
+    "empty": b"",
 }
 
 

@@ -1,6 +1,6 @@
 """The chat page's scripts (web/static): one concept a file, loaded in order, and the
 rules they keep (no HTML parsing of text, no request to another host). No model, no browser:
-tests/test_browser.py runs them."""
+tests/test_browser_*.py run them."""
 
 from __future__ import annotations
 
