@@ -57,7 +57,7 @@ test: install web browser services  ## the whole test suite (trains the model wh
 	@$(BIN)/pytest
 
 soak: install web services  ## the reliability scenarios at full size: 100,000 guard and 10,000 REST fuzz inputs, action server killed under load (about 25 min)
-	@LDN_BOT_FUZZ_SCALE=10 $(BIN)/pytest tests/test_fuzz_guard.py tests/test_reliability.py tests/test_failures.py tests/test_database_outage_store.py tests/test_database_outage_serve.py tests/test_storage_attacks.py tests/test_store_poison.py tests/test_action_reply.py tests/test_output_guard.py tests/test_lifecycle_*.py
+	@LDN_BOT_FUZZ_SCALE=10 $(BIN)/pytest tests/unit/test_fuzz_guard.py tests/e2e/test_reliability.py tests/integration/test_failures.py tests/e2e/test_database_outage_store.py tests/e2e/test_database_outage_serve.py tests/e2e/test_storage_attacks.py tests/unit/test_store_poison.py tests/unit/test_action_reply.py tests/unit/test_output_guard.py tests/e2e/test_lifecycle_*.py
 	@cat reports/reliability.json
 
 eval: install  ## every set end to end (Wilson 95% CIs), the guard detector alone, NLU 5-fold CV; reports/eval.json

@@ -153,14 +153,14 @@ def ask_throughput(var: Path, count: int = 500) -> dict[str, float]:
 
 def widget_reply_time() -> dict[str, Any] | None:
     """Send-to-rendered time in the web widget (real headless Chromium, `serve`) next to the
-    REST latency of the same questions, as tests/test_browser_reply_time.py measures and
+    REST latency of the same questions, as tests/e2e/test_browser_reply_time.py measures and
     writes it."""
     out = ROOT / "reports" / "browser" / "reply_time.json"
     with tempfile.TemporaryDirectory(prefix="ldn-bench-browser-") as tmp:
         done = subprocess.run(
             [
                 *(str(BIN / "pytest"), "-q", "-p", "no:cacheprovider", f"--basetemp={tmp}"),
-                "tests/test_browser_reply_time.py",
+                "tests/e2e/test_browser_reply_time.py",
             ],
             cwd=ROOT,
             env=ENV,

@@ -1,4 +1,4 @@
-"""The server the access tests (tests/test_access_*.py) share and the clients that talk to
+"""The server the access tests (tests/e2e/test_access_*.py) share and the clients that talk to
 it: the settings it runs with (a REST token, the read-only API with a JWT secret, one more
 host name, a salt), REST and API calls, a socket.io client like the widget, and the
 figures the tests report in reports/access.json (SECURITY.md quotes them)."""

@@ -1,4 +1,4 @@
-"""How the browser tests (tests/test_browser_*.py) drive the web chat: Debian's Chromium
+"""How the browser tests (tests/e2e/test_browser_*.py) drive the web chat: Debian's Chromium
 and its options, the widget's selectors, and asking and waiting in a page."""
 
 from __future__ import annotations

@@ -143,7 +143,7 @@ def var_cfg(cfg: Settings, tmp_path: Path) -> Settings:
 
 @pytest.fixture(scope="module")
 def lifecycle_figures(cfg: Settings) -> Iterator[None]:
-    """Writes reports/lifecycle.json after each tests/test_lifecycle_*.py module (the
+    """Writes reports/lifecycle.json after each tests/e2e/test_lifecycle_*.py module (the
     figures of every module run so far: SECURITY.md quotes them)."""
     yield
     lifecycle_probes.write_figures(cfg.root)
@@ -154,7 +154,7 @@ def access(
     cfg: Settings, trained_model: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Served]:
     """`ldn-bot serve` with a REST token, the read-only API with a JWT secret and one more
-    host name, for every tests/test_access_*.py module."""
+    host name, for every tests/e2e/test_access_*.py module."""
     var = tmp_path_factory.mktemp("access")
     with serving(cfg, var, access_server.SERVE_ENV, args=access_server.SERVE_ARGS) as url:
         yield Served(url, var)
@@ -162,7 +162,7 @@ def access(
 
 @pytest.fixture(scope="module")
 def access_figures(cfg: Settings) -> Iterator[None]:
-    """Writes reports/access.json after each tests/test_access_*.py module that uses the
+    """Writes reports/access.json after each tests/e2e/test_access_*.py module that uses the
     server (the figures of every module run so far: SECURITY.md quotes them)."""
     yield
     access_server.write_figures(cfg.root)
@@ -170,7 +170,8 @@ def access_figures(cfg: Settings) -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """Debian's headless Chromium, driven by Playwright, for a tests/test_browser_*.py module."""
+    """Debian's headless Chromium, driven by Playwright, for a tests/e2e/test_browser_*.py
+    module."""
     if not CHROMIUM.exists():
         pytest.fail("Debian's chromium is missing: `make browser` installs it")
     from playwright.sync_api import sync_playwright

@@ -1,6 +1,7 @@
 """HTTP probes of a running `ldn-bot serve`: raw requests whose status and headers the
-exposure tests assert (HTTP errors are answers too), and the REST and vote bodies it must
-refuse (the parsers' tests and the end-to-end tests share them)."""
+exposure tests assert (HTTP errors are answers too), and the REST and vote bodies and the
+request-smuggling heads it must refuse (the parsers' unit tests and the end-to-end tests
+share them)."""
 
 from __future__ import annotations
 
@@ -68,6 +69,53 @@ MALFORMED_VOTES: dict[str, bytes] = {
     "not UTF-8": b'{"session_id": "\xff\xfe"}',
     "array": b"[]",
     "empty": b"",
+}
+
+
+# A REST message, and the request heads around it that both servers must refuse with a 400
+# before reading any body (`ldn_bot.http_framing`).
+REST_BODY = b'{"sender": "smuggler", "message": "hi"}'
+# Each shape: the header lines after the request line and Host, and the body (`{smug}`
+# stands for a whole second request). From the attack pass's rawhttp2.py and cl_minus1.py.
+NEGATIVE = ("Content-Length: -1", b"{}")
+SHAPES: dict[str, tuple[str, bytes]] = {
+    "negative Content-Length": NEGATIVE,
+    "Content-Length with a sign": (f"Content-Length: +{len(REST_BODY)}", REST_BODY),
+    "hex Content-Length": ("Content-Length: 0x10", REST_BODY),
+    "oversize Content-Length": ("Content-Length: " + "9" * 30, REST_BODY),
+    "two different Content-Lengths": (
+        f"Content-Length: {len(REST_BODY)}\r\nContent-Length: 5",
+        REST_BODY,
+    ),
+    "Content-Length then Transfer-Encoding": (
+        "Content-Length: 4\r\nTransfer-Encoding: chunked",
+        b"%x\r\n%b\r\n0\r\n\r\n" % (len(REST_BODY), REST_BODY),
+    ),
+    "Transfer-Encoding then Content-Length, a request in the body": (
+        "Transfer-Encoding: chunked\r\nContent-Length: 200",
+        b"0\r\n\r\n{smug}",
+    ),
+    "Transfer-Encoding with a space before the colon": (
+        f"Transfer-Encoding : chunked\r\nContent-Length: {len(REST_BODY)}",
+        REST_BODY,
+    ),
+    "Content-Length with a space before the colon": (
+        f"Content-Length : {len(REST_BODY)}",
+        REST_BODY,
+    ),
+    "Transfer-Encoding xchunked": (
+        f"Transfer-Encoding: xchunked\r\nContent-Length: {len(REST_BODY)}",
+        REST_BODY,
+    ),
+    "Transfer-Encoding chunked, chunked": (
+        "Transfer-Encoding: chunked, chunked",
+        b"%x\r\n%b\r\n0\r\n\r\n" % (len(REST_BODY), REST_BODY),
+    ),
+    "two Transfer-Encodings": (
+        "Transfer-Encoding: chunked\r\nTransfer-Encoding: identity",
+        b"%x\r\n%b\r\n0\r\n\r\n" % (len(REST_BODY), REST_BODY),
+    ),
+    "two Host headers": ("Host: evil.example\r\nContent-Length: 0", b""),
 }
 
 

@@ -1,4 +1,4 @@
-"""What the process-lifecycle tests (tests/test_lifecycle_*.py) share: the figures they
+"""What the process-lifecycle tests (tests/e2e/test_lifecycle_*.py) share: the figures they
 report in reports/lifecycle.json, an impostor that takes a port and answers every call
 with a dose, and probes of a running `ldn-bot serve`."""
 

@@ -22,7 +22,7 @@ RESPONSE_MAC_HEADER = "X-Ldn-Bot-Response-Mac"
 # The largest real action call is a tracker whose 60-event window is full of the longest
 # messages, in the characters that cost most: 2,000 emoji each, 677 KB as sent (UTF-8;
 # each user event carries its text and a token list; measured by
-# `tests/test_lifecycle_action_calls.py`). Ordinary turns are a few KB. 4 MB leaves a
+# `tests/e2e/test_lifecycle_action_calls.py`). Ordinary turns are a few KB. 4 MB leaves a
 # margin of six and refuses the 20 MB bodies that were accepted.
 MAX_ACTION_BODY_BYTES = 4 * 1024 * 1024
 

@@ -35,7 +35,7 @@ under 100 MB and 0.3 s to load, ~0.2 ms a message. High-accuracy mode needs 1.2 
 16 s for all 75 languages (560 MB for 22), too much for the NLU process. On full
 sentences the low-accuracy mode tells supported from unsupported languages well; on
 short ones it alone puts English in Tagalog or Danish and Spanish in Bosnian or Malay,
-which the word rules above catch first (tests/test_language.py). Some languages are left out of
+which the word rules above catch first (tests/unit/test_language.py). Some languages are left out of
 `LANGUAGES` (see there). It is built once, lazily, on first use.
 """
 

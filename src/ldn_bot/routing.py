@@ -89,7 +89,7 @@ RESPONSE_ROUTE = {
     "utter_too_long": Route.FALLBACK,
 }
 # Responses that say nothing about how a turn was answered, with why (every other response
-# of domain.yml has its route above; tests/test_names.py checks both ways).
+# of domain.yml has its route above; tests/unit/test_names.py checks both ways).
 NOT_A_ROUTE = {
     "utter_disclaimer": "sent by action_session_start before any message, not a reply to one",
 }
@@ -102,7 +102,7 @@ ARTICLE_ACTION = "action_answer_article"
 TRAINED = "data/nlu.yml"
 # Every intent of domain.yml that is not an article topic (those are the `intent`s of
 # topics.yml), with where it comes from: trained (`TRAINED`), or the step that sets it
-# (never trained, so the classifier never predicts it). tests/test_names.py checks
+# (never trained, so the classifier never predicts it). tests/unit/test_names.py checks
 # domain.yml, topics.yml, data/nlu.yml and the rules against it, both ways.
 NON_ARTICLE_INTENTS = {
     "greet": TRAINED,

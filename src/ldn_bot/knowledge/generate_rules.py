@@ -3,7 +3,7 @@
 Every article topic's intent is answered by `action_answer_article`. Those rules
 are written to `data/rules_articles.yml`, a committed file, so that a plain
 `rasa train` still finds them; a topic's intent is then typed in `topics.yml`,
-`domain.yml` and `data/nlu.yml` only. `tests/test_generated_rules.py` fails while
+`domain.yml` and `data/nlu.yml` only. `tests/unit/test_generated_rules.py` fails while
 the committed file differs from what this module writes.
 """
 

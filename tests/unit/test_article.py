@@ -13,7 +13,7 @@ from ldn_bot.knowledge.article import load_article, squash
 from ldn_bot.knowledge.base import CITATION_UNIT, ELISION, KnowledgeBase
 from ldn_bot.settings import Settings
 
-ARTICLE_QUESTIONS = Path(__file__).parent / "data" / "article_questions.yml"
+ARTICLE_QUESTIONS = Path(__file__).parents[1] / "data" / "article_questions.yml"
 
 
 def _source(cfg: Settings) -> str:

@@ -1,26 +1,19 @@
-"""The ledger report's HTML: no external references (checked by a parser that finds every
-way a page could load something), text from the database escaped, and the page in
-headless Chromium with every non-file request blocked. Tests taking `report_engine` read
-a real SQLite file populated as tests/report_ledger.py describes."""
+"""The ledger report in headless Chromium, every non-file request blocked: the page at
+desktop size (figures, tables, nothing loaded from elsewhere) and on a 390 px phone screen.
+The HTML itself is checked without a browser in tests/unit/test_report_html.py and
+tests/unit/test_report_layout.py."""
 
 from __future__ import annotations
 
-import re
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from report_ledger import EVIL, TABLE_CAPTIONS
 from sqlalchemy.engine import Engine
 
-from ldn_bot.ledger.report import (
-    Question,
-    ReportData,
-    collect,
-    render_html,
-)
+from ldn_bot.ledger.report import collect, render_html
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
     "--headless=new",
@@ -32,92 +25,6 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-class _References(HTMLParser):
-    """Every way a parsed page could load something: tags that fetch, attributes holding a
-    URL, and `url(...)`/`@import` in style sheets and style attributes."""
-
-    FETCHING_TAGS = frozenset({"script", "link", "iframe", "img", "object", "embed", "base"})
-    URL_ATTRIBUTES = frozenset({"src", "srcset", "href", "xlink:href", "action", "poster"})
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.found: list[str] = []
-        self._in_style = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._in_style = tag == "style"
-        if tag in self.FETCHING_TAGS:
-            self.found.append(f"<{tag}>")
-        for name, value in attrs:
-            if name in self.URL_ATTRIBUTES and not (value or "").startswith("#"):
-                self.found.append(f"{name}={value}")
-            if name == "style":
-                self._css(value or "")
-
-    def handle_endtag(self, tag: str) -> None:
-        self._in_style = False
-
-    def handle_data(self, data: str) -> None:
-        if self._in_style:
-            self._css(data)
-
-    def _css(self, css: str) -> None:
-        self.found += re.findall(r"""url\(\s*(?!["']?#)[^)]*\)|@import""", css)
-
-
-def _outside_references(page: str) -> list[str]:
-    parser = _References()
-    parser.feed(page)
-    parser.close()
-    return parser.found + re.findall(r"(?i)https?://\S*", page)
-
-
-def test_the_reference_check_finds_leaks() -> None:
-    page = (
-        '<link rel="stylesheet" href="x.css"><style>@import "a.css"; b { background: url(c.png) }'
-        '</style><svg><use xlink:href="#ok"/><image href="d.png"/></svg><p style="e: url(f)">'
-        "https://g.example</p>"
-    )
-    assert len(_outside_references(page)) == 7
-
-
-def test_html_has_no_external_references(report_engine: Engine) -> None:
-    page = render_html(collect(report_engine))
-
-    assert page.startswith("<!DOCTYPE html>")
-    assert _outside_references(page) == []
-    assert "<?xml" not in page and "<!DOCTYPE svg" not in page and "<metadata" not in page
-    assert page.count("<svg") == 5 and page.count('role="img"') == 5
-    ids = re.findall(r'\bid="([^"]+)"', page)
-    assert len(ids) == len(set(ids)), "ids must be unique across the inline SVGs"
-    assert "http://www.w3.org" not in page  # not even the SVG namespaces
-
-
-def test_html_escapes_text_from_the_database(report_engine: Engine) -> None:
-    page = render_html(collect(report_engine), title="<b>report</b>")
-
-    assert EVIL not in page and "<script" not in page
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    assert "<title>&lt;b&gt;report&lt;/b&gt;</title>" in page
-
-
-def test_a_url_someone_typed_stays_text() -> None:
-    typed = 'see https://evil.example/x.js "<img src=x onerror=alert(1)>"'
-    data = ReportData(
-        turns=1,
-        conversations=1,
-        routes=(("fallback", 1),),
-        questions=(Question(typed, 1, "fallback"),),
-        unanswered=1,
-    )
-
-    page = render_html(data)
-
-    assert _outside_references(page) == []
-    assert "<img" not in page
-    assert "see https&#58;//evil.example/x.js &quot;&lt;img src=x" in page
 
 
 def test_report_in_headless_chromium(report_engine: Engine, tmp_path: Path) -> None:
@@ -199,3 +106,47 @@ def test_report_in_headless_chromium(report_engine: Engine, tmp_path: Path) -> N
 
     assert blocked == []
     assert errors == []
+
+
+def test_report_at_390_px_in_headless_chromium(review_engine: Engine, tmp_path: Path) -> None:
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is missing: `make browser` installs it")
+    from playwright.sync_api import sync_playwright
+
+    report = tmp_path / "report.html"
+    report.write_text(render_html(collect(review_engine)), encoding="utf-8")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--headless=new", "--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 844})
+            page.route(
+                "**/*",
+                lambda route: (
+                    route.continue_() if route.request.url.startswith("file://") else route.abort()
+                ),
+            )
+            page.goto(report.as_uri())
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
+            for selector in ("figure", ".legend", ".kpi", ".turn", "section"):
+                boxes = page.locator(selector)
+                assert boxes.count(), selector
+                for index in range(boxes.count()):
+                    box = boxes.nth(index).bounding_box()
+                    assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390.5, (
+                        selector,
+                        box,
+                    )
+            for legend in page.locator(".legend li").all():
+                box = legend.bounding_box()
+                assert box and box["x"] + box["width"] <= 390.5  # legends wrap, never clipped
+            # a link from the down votes scrolls to the turn, highlighted
+            page.locator("table.down-votes a").first.click()
+            target = page.locator(".turn:target")
+            assert target.count() == 1 and target.is_visible()
+            (ROOT / "reports").mkdir(exist_ok=True)
+            page.goto(report.as_uri())
+            page.screenshot(path=str(ROOT / "reports" / "report-390.png"), full_page=True)
+        finally:
+            browser.close()

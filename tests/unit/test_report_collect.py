@@ -1,18 +1,16 @@
 """The ledger report's figures, as `collect` reads them from a real SQLite file: Alembic's
 ledger tables, Rasa's `events` table, turns written by `Ledger`, votes by
-`Ledger.record_vote`; periods, an empty database, one without ledger tables, and the same
-report from PostgreSQL. Tests taking `report_engine` read a real SQLite file populated as
-tests/report_ledger.py describes."""
+`Ledger.record_vote`; periods, an empty database, one without ledger tables. Tests taking
+`report_engine` read a real SQLite file populated as tests/report_ledger.py describes. The
+same report from PostgreSQL is in tests/e2e/test_report_postgresql.py."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from report_ledger import D1, D2, D3, EVIL, TABLE_CAPTIONS, UTC, populate
-from sqlalchemy import create_engine, text
+from report_ledger import D1, D2, D3, EVIL, TABLE_CAPTIONS, UTC
 from sqlalchemy.engine import Engine
 
 from ldn_bot.ledger.engine import engine_for
@@ -20,7 +18,6 @@ from ldn_bot.ledger.report import (
     NO_TURN,
     Group,
     Question,
-    ReportData,
     RouteFeedback,
     collect,
     render_html,
@@ -178,28 +175,3 @@ def test_a_database_without_ledger_tables_is_an_actionable_error(tmp_path: Path)
             collect(engine)
     finally:
         engine.dispose()
-
-
-def _comparable(data: ReportData) -> ReportData:
-    """The report without what differs between two runs: when it was made and cast votes."""
-    moment = datetime(2000, 1, 1, tzinfo=UTC)
-    down_votes = tuple(replace(vote, voted_at=moment) for vote in data.down_votes)
-    return replace(data, generated_at=moment, down_votes=down_votes)
-
-
-@pytest.mark.services
-def test_postgresql_gives_the_same_report(report_engine: Engine, pg_redis: dict[str, str]) -> None:
-    url = pg_redis["LDN_BOT_DATABASE_URL"]
-    schema = "ldn_report_test"  # its own schema: the other tests' tables stay untouched
-    with create_engine(url, future=True).begin() as connection:
-        connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    postgres = create_engine(url, future=True, connect_args={"options": f"-c search_path={schema}"})
-    try:
-        populate(postgres)
-        for since in (None, D2):
-            on_postgres = collect(postgres, since=since)
-            assert on_postgres.turns and on_postgres.events_table
-            assert _comparable(on_postgres) == _comparable(collect(report_engine, since=since))
-    finally:
-        postgres.dispose()

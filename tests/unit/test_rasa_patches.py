@@ -10,6 +10,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from action_replies import every_real_reply
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.core.domain import Domain
@@ -187,7 +188,6 @@ def test_no_real_turn_is_stopped_when_its_messages_are_read_together(
 ) -> None:
     from rasa.core.channels.channel import CollectingOutputChannel
     from rasa.shared.core.trackers import DialogueStateTracker
-    from test_action_reply import every_real_reply
 
     from rasa_project.nlg import GuardedNLG
 

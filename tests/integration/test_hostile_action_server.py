@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 import yaml
-from test_action_reply import DOSE, article_reply, hostile, reply_of
+from action_replies import DOSE, article_reply, hostile, reply_of
 
 from actions.session import ActionSessionStart
 from ldn_bot.guard.output import find_leak

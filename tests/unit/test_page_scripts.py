@@ -1,6 +1,6 @@
 """The chat page's scripts (web/static): one concept a file, loaded in order, and the
 rules they keep (no HTML parsing of text, no request to another host). No model, no browser:
-tests/test_browser_*.py run them."""
+tests/e2e/test_browser_*.py run them."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from rasa_project.web.pages import _static_file
 
-STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
+STATIC = Path(__file__).resolve().parents[2] / "web" / "static"
 SCRIPTS = [STATIC / "app.js", *sorted((STATIC / "js").glob("*.js"))]
 
 

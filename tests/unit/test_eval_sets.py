@@ -17,8 +17,8 @@ import yaml
 
 from ldn_bot.routing import Route
 
-DATA = Path(__file__).parent / "data"
-TOPICS_FILE = Path(__file__).parents[1] / "src" / "ldn_bot" / "knowledge" / "topics.yml"
+DATA = Path(__file__).parents[1] / "data"
+TOPICS_FILE = Path(__file__).parents[2] / "src" / "ldn_bot" / "knowledge" / "topics.yml"
 
 ROUTES = {route.value for route in Route} | {"language"}
 REFERRALS = {"doctor_referral", "emergency"}

@@ -1,20 +1,16 @@
 """One reading per message (`ldn_bot.analysis`): the cached path decides exactly as
-parsing afresh at every step did, and a message goes through the NLU graph and the guard
-with one spaCy parse (two when its words-only reading differs)."""
+parsing afresh at every step did, on samples of the corpus, long texts, threads and other
+pipelines; the cache stays bounded. Every corpus text in every context, and one spaCy parse
+per message through the trained model's NLU graph, are in
+tests/integration/test_analysis_at_scale.py."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from spacy.language import Language
+from corpus import corpus_texts
 
 from ldn_bot.analysis import CACHE_CHARS, CACHE_SIZE, analyse, analyse_with
 from ldn_bot.answering import lemmas
@@ -22,34 +18,6 @@ from ldn_bot.guard.detector import MAX_CHARS, GuardDetector, default_detector, d
 from ldn_bot.guard.normalize import normalize
 from ldn_bot.guard.verdict import Category
 from ldn_bot.nlp import pipeline
-
-ROOT = Path(__file__).resolve().parents[1]
-DEV_FILE = ROOT.parent / "shared" / "data" / "medication-questions-dev.jsonl"
-
-
-def _strings(node: Any) -> Iterator[str]:
-    if isinstance(node, str):
-        yield node
-    elif isinstance(node, dict):
-        for value in node.values():
-            yield from _strings(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _strings(value)
-
-
-def corpus_texts() -> list[str]:
-    """Every string of tests/data/*.yml, the load questions and the dev file (when present)."""
-    texts: list[str] = []
-    for path in sorted((ROOT / "tests" / "data").glob("*.yml")):
-        texts += _strings(yaml.safe_load(path.read_text(encoding="utf-8")))
-    load = (ROOT / "tests" / "data" / "load_questions.txt").read_text(encoding="utf-8")
-    texts += [line for line in load.splitlines() if line and not line.startswith("#")]
-    if DEV_FILE.exists():
-        for line in DEV_FILE.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                texts.append(json.loads(line)["text"])
-    return list(dict.fromkeys(t for t in texts if t))
 
 
 @pytest.fixture(scope="module")
@@ -61,17 +29,6 @@ def texts() -> list[str]:
 def uncached() -> GuardDetector:
     """The same rules on the same pipeline, parsing afresh on every call."""
     return GuardDetector(pipeline())
-
-
-def test_cached_detect_gives_the_uncached_verdict_on_every_corpus_text(
-    texts: list[str], uncached: GuardDetector
-) -> None:
-    assert len(texts) > 2500
-    analyse.cache_clear()
-    for context in (None, Category.EMERGENCY, Category.DOSING):
-        for text in texts:
-            cached = detect(text, context=context)  # after the first round: from the cache
-            assert cached == uncached.detect(text, context=context), (text, context)
 
 
 def test_cached_lemmas_are_the_lemmas_of_a_fresh_parse(texts: list[str]) -> None:
@@ -142,81 +99,6 @@ def test_a_detector_on_another_pipeline_does_not_read_the_shared_cache() -> None
     assert other.analyse(text).normal.doc.vocab is other.nlp.vocab
     assert other.analyse(text).normal.doc is not analyse(text).normal.doc
     assert analyse_with(other.nlp, text).normal.text == analyse(text).normal.text
-
-
-@contextmanager
-def counting_parses() -> Iterator[list[str]]:
-    """Record the text of every spaCy parse (`nlp(text)` and `nlp.pipe(texts)`)."""
-    parsed: list[str] = []
-    call, pipe = Language.__call__, Language.pipe
-
-    def counted_call(self: Language, text: Any, *args: Any, **kwargs: Any) -> Any:
-        parsed.append(str(text))
-        return call(self, text, *args, **kwargs)
-
-    def counted_pipe(self: Language, texts: Any, *args: Any, **kwargs: Any) -> Any:
-        for doc in pipe(self, texts, *args, **kwargs):
-            parsed.append(doc.text)
-            yield doc
-
-    Language.__call__ = counted_call  # type: ignore[method-assign]
-    Language.pipe = counted_pipe  # type: ignore[method-assign]
-    try:
-        yield parsed
-    finally:
-        Language.__call__ = call  # type: ignore[method-assign]
-        Language.pipe = pipe  # type: ignore[method-assign]
-
-
-MESSAGES = [
-    "what does the article say about fatigue",  # an article question: scope check, answering
-    "how many mg of ldn should i take at night",  # a dose question
-    "how :much 🗺ldn do i take",  # symbols between words: a second, words-only reading
-    "can i cut the 4.5 mg capsule in half",
-    "tell me about side effects",
-    "hello",
-    "what is the weather in paris",
-    "¿Cuántos miligramos tomo antes de dormir?",
-]
-
-
-@pytest.fixture(scope="module")
-def agent(trained_model: Path) -> Any:
-    from rasa.core.agent import Agent
-
-    from ldn_bot.settings import Settings
-    from rasa_project.training import quiet_rasa
-
-    quiet_rasa(Settings.from_env())
-    return Agent.load(str(trained_model))
-
-
-@pytest.mark.parametrize("text", MESSAGES)
-def test_one_parse_per_message_through_the_nlu_graph_guard_and_answering(
-    agent: Any, text: str
-) -> None:
-    """The featurizer, the scope check, the guard (in the graph, and again in the action
-    server with every context) and the answering step's lemmas share one parse."""
-    for message in MESSAGES:  # the lazy loads (scope vocabulary, language detector)
-        asyncio.run(agent.parse_message(message))
-    analyse.cache_clear()
-    with counting_parses() as parsed:
-        result = asyncio.run(agent.parse_message(text))
-        for context in (None, *Category):
-            detect(text, context=context)
-        lemmas(text)
-    assert "guard" in result
-    analysis = analyse(text)
-    bare = analysis.__dict__.get("bare")  # the words-only reading, if a step asked for it
-    assert parsed == [normalize(text)] + ([bare.text] if bare else []), parsed
-
-
-def test_the_featurizer_and_the_guard_read_the_same_doc(agent: Any) -> None:
-    text = "how often do people take ldn for ms"
-    analyse.cache_clear()
-    asyncio.run(agent.parse_message(text))
-    doc = analyse(text).normal.doc
-    assert default_detector().analyse(text).normal.doc is doc
 
 
 def test_rules_are_matched_once_per_reading_whatever_the_context(

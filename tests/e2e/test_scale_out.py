@@ -30,7 +30,7 @@ SALT = "shared-salt-of-the-cluster"
 USERS, MESSAGES = 50, 20
 QUESTIONS = [
     line
-    for line in (Path(__file__).parent / "data" / "load_questions.txt").read_text().splitlines()
+    for line in (Path(__file__).parents[1] / "data" / "load_questions.txt").read_text().splitlines()
     if line and not line.startswith("#")
 ]
 

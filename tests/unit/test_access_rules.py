@@ -1,6 +1,6 @@
 """Access rules without a server (issue 12, items 3, 4 and 5): signed socket.io session
 ids, the ids `forget` reaches, only this server's host names, and the vote bodies refused.
-The same rules against a running `ldn-bot serve` are in tests/test_access_*.py.
+The same rules against a running `ldn-bot serve` are in tests/e2e/test_access_*.py.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 rules: split questions, persistence after a referral, and what ends a dose context.
 
 The phrasings are our own, written for these tests (the blind multi-turn set in
-tests/data/conversations.yml is run end to end by tests/test_multi_turn.py)."""
+tests/data/conversations.yml is run end to end by tests/integration/test_multi_turn.py)."""
 
 from __future__ import annotations
 
