@@ -35,8 +35,10 @@ from ldn_bot.settings import Settings
 
 pytestmark = pytest.mark.model
 
-# A dose in any form the variants use, in what was sent or what was stored.
-DOSE_PATTERN = re.compile(rb"\d+(?:[.,]\d+)?\s*-?\s*mg|tablet in half|at bedtime", re.IGNORECASE)
+# A dose in any form the variants use, in what was sent or what was stored. "mg" must end a
+# word: the raw SQLite file also holds record headers, and the header bytes "9M" before the
+# text "guard_context" read as "9Mg".
+DOSE_PATTERN = re.compile(rb"\d+(?:[.,]\d+)?\s*-?\s*mg\b|tablet in half|at bedtime", re.IGNORECASE)
 
 VARIANTS = [
     "free_text",
@@ -184,6 +186,11 @@ def check_conversation(
     assert referral in texts[2]  # the rule, no action server involved
     if answered_by_action:
         assert referral in texts[0] and referral in texts[1], texts
+
+
+def test_a_sqlite_record_header_before_guard_context_is_not_a_dose() -> None:
+    assert not DOSE_PATTERN.search(b"\x07\x00'\x82wdepth-button_title\x129Mguard_context{")
+    assert DOSE_PATTERN.search(DOSE.encode()) and DOSE_PATTERN.search(b"Take 4.5\nmg every night.")
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
