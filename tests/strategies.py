@@ -10,14 +10,16 @@ from hypothesis import strategies as st
 
 from ldn_bot.evaluation import REDTEAM_FILE, load_cases
 
-SCALE = int(os.environ.get("LDN_BOT_FUZZ_SCALE", "1"))
-"""`make soak` sets 10: ten times the examples of `make test`."""
+FACTOR = float(os.environ.get("LDN_BOT_FUZZ_SCALE", "1"))
+"""Times the examples of `make test`: `make soak` sets 10, `make test-fast` 0.1."""
+SCALE = max(1, int(FACTOR))
+"""The same in whole numbers, for scenario sizes (messages, clients): never below 1."""
 
 
 def fuzz(examples: int) -> settings:
-    """`examples` (times SCALE) generated inputs, no deadline: the figure is the count."""
+    """`examples` (times FACTOR) generated inputs, no deadline: the figure is the count."""
     return settings(
-        max_examples=examples * SCALE,
+        max_examples=max(1, round(examples * FACTOR)),
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )

@@ -1,7 +1,8 @@
 """The integration layer: the assembled assistant, in-process or in subprocesses: the
-trained model (`ldn-bot ask`, `ldn-bot chat`, `rasa test`), every module imported together,
-the analysis over the whole corpus; no `ldn-bot serve`, browser, PostgreSQL or Redis. A
-test here that asks for one of those fails, saying it belongs in tests/e2e."""
+trained model (`ldn-bot ask`, `ldn-bot chat`, `rasa test`), the report command, every
+module imported together, the analysis over the whole corpus; no `ldn-bot serve`,
+browser, PostgreSQL or Redis. A test here that asks for one of those fails, saying it
+belongs in tests/e2e."""
 
 from __future__ import annotations
 

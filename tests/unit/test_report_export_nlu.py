@@ -1,24 +1,18 @@
 """`ldn-bot report --export-nlu` (issue 14): the unanswered questions written as candidate
-NLU examples for a person to label, as valid Rasa YAML that escapes what people typed,
-through the library and the command line. Each test reads a real SQLite ledger seeded
-through `Ledger` (tests/review_ledger.py)."""
+NLU examples for a person to label, as valid Rasa YAML that escapes what people typed.
+Each test reads a real SQLite ledger seeded through `Ledger` (tests/review_ledger.py); the
+command line is in tests/integration/test_report_command.py."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
 import yaml
-from review_ledger import ROOT, seed
+from review_ledger import seed
 from sqlalchemy.engine import Engine
 
 from ldn_bot.ledger.report import Group, ReportData, collect
 from ldn_bot.ledger.report.nlu_export import PLACEHOLDER, nlu_yaml
-
-CLI = (sys.executable, "-m", "rasa_project")
 
 
 def test_export_nlu_is_rasa_yaml_for_a_person_to_label(review_engine: Engine) -> None:
@@ -63,48 +57,3 @@ def test_export_nlu_escapes_what_people_typed() -> None:
     )
     loaded = yaml.safe_load(nlu_yaml(data))
     assert [example["text"] for example in loaded["nlu"][0]["examples"]] == odd
-
-
-def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*CLI, "report", *args],
-        cwd=tmp_path,
-        env={**os.environ, "LDN_BOT_VAR": str(tmp_path / "var")},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-def test_report_export_nlu_command(review_engine: Engine, tmp_path: Path) -> None:
-    url = str(review_engine.url)
-    out = tmp_path / "review" / "candidates.yml"
-
-    result = _cli(tmp_path, "--database-url", url, "--export-nlu", str(out))
-
-    assert result.returncode == 0, result.stderr
-    assert "4 candidate NLU example(s) written to" in result.stdout
-    assert yaml.safe_load(out.read_text(encoding="utf-8"))["version"] == "3.1"
-    assert not (tmp_path / "report.html").exists()  # only the export was asked for
-    both = _cli(tmp_path, "--database-url", url, "--export-nlu", str(out), "--out", "r.html")
-    assert both.returncode == 0 and (tmp_path / "r.html").exists()
-
-
-@pytest.mark.parametrize(
-    "args",
-    [
-        ["--export-nlu"],  # no file
-        ["--export-nlu", str(ROOT / "data" / "candidates.yml")],  # training would read it
-        ["--export-nlu", str(ROOT / "data" / "nlu" / "more.yml")],
-        ["--export-nlu", "."],  # a folder
-        ["--export-nlu", "candidates.txt"],  # not YAML
-    ],
-)
-def test_export_nlu_usage_errors_exit_2(tmp_path: Path, args: list[str]) -> None:
-    result = _cli(tmp_path, "--database-url", f"sqlite:///{tmp_path / 'x.db'}", *args)
-
-    assert result.returncode == 2, result.stderr
-    assert result.stderr.startswith("usage: ldn-bot report"), result.stderr
-    assert (
-        not list((ROOT / "data").glob("candidates*")) and not (ROOT / "data/nlu/more.yml").exists()
-    )
