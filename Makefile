@@ -14,7 +14,7 @@ CHROMIUM := /usr/bin/chromium
 AUDIT_VENV := .venv-audit
 AUDIT_STAMP := $(AUDIT_VENV)/.installed-$(shell sha1sum security/audit-tools.txt | cut -c1-12)
 
-.PHONY: install web browser services train chat serve test soak eval eval-fast bench screenshots lint audit clean
+.PHONY: install web browser services train chat serve test test-fast soak eval eval-fast bench screenshots lint audit clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,8 +53,11 @@ chat: install  ## the terminal chat (trains first when needed)
 serve: install web  ## web chat + REST + socket.io on http://127.0.0.1:5005/ (trains first when needed)
 	@$(BIN)/ldn-bot serve $(SERVE_ARGS)
 
-test: install web browser services  ## the whole test suite (trains the model when needed)
+test: install web browser services  ## every layer: tests/unit, tests/integration (trains the model when needed), tests/e2e (servers, browser, PostgreSQL, Redis)
 	@$(BIN)/pytest
+
+test-fast: install  ## tests/unit only, under a minute: no model, no servers; the fuzzers at a tenth of their examples
+	@LDN_BOT_FUZZ_SCALE=0.1 $(BIN)/pytest tests/unit
 
 soak: install web services  ## the reliability scenarios at full size: 100,000 guard and 10,000 REST fuzz inputs, action server killed under load (about 25 min)
 	@LDN_BOT_FUZZ_SCALE=10 $(BIN)/pytest tests/unit/test_fuzz_guard.py tests/e2e/test_reliability.py tests/integration/test_failures.py tests/e2e/test_database_outage_store.py tests/e2e/test_database_outage_serve.py tests/e2e/test_storage_attacks.py tests/unit/test_store_poison.py tests/unit/test_action_reply.py tests/unit/test_output_guard.py tests/e2e/test_lifecycle_*.py

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 
 import socketio
 from http_probes import http, rest_post
+from strategies import SCALE
 
 REST_TOKEN = "rest-token-0123456789abcdef"
 JWT_SECRET = "jwt-secret-0123456789abcdef"
@@ -26,7 +26,6 @@ QUESTION = "what is naltrexone approved for?"
 # The web widget shows one bubble per reply (the answer with its source): disclaimer,
 # answer, and the note that the article's list is missing make 3 bubbles.
 NOTED_QUESTION = "what side effects can naltrexone cause?"
-SCALE = max(1, int(os.environ.get("LDN_BOT_FUZZ_SCALE", "1")))
 FIGURES: dict[str, int] = collections.defaultdict(int)
 
 SERVE_ENV = {
