@@ -10,7 +10,6 @@ load) is in `test_reliability.py`.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -69,11 +68,6 @@ def _break_nlu(agent: Any) -> None:
         return real_run(inputs=inputs, targets=targets)
 
     runner.run = run
-
-
-@pytest.fixture
-def var_cfg(cfg: Settings, tmp_path: Path) -> Settings:
-    return dataclasses.replace(cfg, var_dir=tmp_path)
 
 
 QUESTIONS = [
