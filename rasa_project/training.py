@@ -13,6 +13,8 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+from filelock import FileLock
+
 from ldn_bot.assistant import Progress
 from ldn_bot.settings import Settings
 
@@ -76,11 +78,21 @@ def ensure_model(cfg: Settings, progress: Progress = lambda _msg: None) -> Path:
     path = model_path(cfg)
     if path.exists():
         return path
+    cfg.models_dir.mkdir(parents=True, exist_ok=True)
+    # One training at a time for one project: a second process (two servers started
+    # together, parallel test workers) waits for the first and then reuses its model.
+    with FileLock(cfg.models_dir / ".training.lock"):
+        if path.exists():
+            return path
+        return _train(cfg, path, progress)
+
+
+def _train(cfg: Settings, path: Path, progress: Progress) -> Path:
+    """Train the model into `path` (the caller holds the training lock)."""
     quiet_rasa(cfg)
     progress("Training the model for the current data and config (about a minute)...")
     from rasa.api import train
 
-    cfg.models_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     # Rasa's own output (its tqdm bars: "Processed rules/trackers/actions", hundreds of
     # updates, and its green "model is trained" line) is kept back: one line of ours
