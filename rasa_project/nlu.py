@@ -1,5 +1,5 @@
 """Custom Rasa NLU components: the project's spaCy pipeline, the intent classifier and
-the rule-based steps (scope, unreadable input, language). The guard step is in
+the rule-based steps (typed `/intent`s, scope, unreadable input, language). The guard step is in
 `rasa_project.nlu_guard`.
 
 All are thin: the pipeline, the scope check and the language check are `ldn_bot` code
@@ -12,6 +12,7 @@ import logging
 from functools import lru_cache
 from typing import Any
 
+import yaml
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -42,6 +43,7 @@ from ldn_bot.knowledge.base import knowledge_base
 from ldn_bot.knowledge.scope import Scope, ScopeModel, scope_model
 from ldn_bot.language import article_words, identify
 from ldn_bot.nlp import PIPELINE_VERSION, pipeline
+from ldn_bot.payloads import WIDGET_PAYLOADS, as_sent, button_payloads
 from ldn_bot.routing import (
     INTENT_CATEGORY,
     LANGUAGE_INTENT,
@@ -49,7 +51,7 @@ from ldn_bot.routing import (
     NLU_SAFETY_THRESHOLD,
     SAFETY_INTENT,
 )
-from ldn_bot.settings import ARTICLE_PATH
+from ldn_bot.settings import ARTICLE_PATH, DOMAIN_PATH
 from rasa_project import patches
 
 logger = logging.getLogger(__name__)
@@ -128,6 +130,40 @@ class StatelessClassifier(GraphComponent):
     def process_training_data(self, training_data: Any) -> Any:
         """Training data passes unchanged: nothing to learn."""
         return training_data
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class TypedIntentReader(StatelessClassifier):
+    """A typed `/intent` that no button of ours sends is read as the words it holds.
+
+    First in the pipeline, so every step after it, and Rasa's own `RegexMessageHandler`
+    after the pipeline, see the words (`ldn_bot.payloads`): however Rasa was started
+    (`rasa run`, `rasa shell`), `/back` does not rewind the conversation and
+    `/ask_x{...}` does not pick an answer past the guard. Under `ldn-bot serve` and the
+    terminal chat the words arrive already (their channels store them), and this changes
+    nothing.
+    """
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        """Replace each message's text by the text Rasa should read."""
+        allowed = _button_payloads()
+        for message in messages:
+            text = message.get(TEXT)
+            if isinstance(text, str) and text:
+                message.set(TEXT, as_sent(text, allowed))
+        return messages
+
+
+@lru_cache(maxsize=1)
+def _button_payloads() -> frozenset[str]:
+    """The payloads of the domain's buttons; the widget's alone if it cannot be read (then
+    a button's `/intent` is read as words: the safe side)."""
+    try:
+        domain = yaml.safe_load(DOMAIN_PATH.read_text(encoding="utf-8"))
+        return button_payloads(domain["responses"])
+    except Exception:
+        logger.exception("cannot read the domain's buttons; every typed /intent is read as words")
+        return WIDGET_PAYLOADS
 
 
 def set_intent(message: Message, intent: str | None) -> None:
@@ -291,6 +327,36 @@ class LogisticRegressionClassifier(RasaLogisticRegressionClassifier):
                 message.set(INTENT, {INTENT_NAME_KEY: None, "confidence": 0.0}, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, [], add_to_output=True)
         return messages
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> LogisticRegressionClassifier:
+        """Rasa's load, finding the saved classifier whatever node name it was saved under.
+
+        Rasa's training cache restores a node's output from an earlier training where the
+        component sat elsewhere in the pipeline: the folder takes this node's name, the file
+        keeps the earlier one's (`...LogisticRegressionClassifier6.skops` in `...5`), and
+        Rasa's own load, which looks for `<this node>.skops`, failed: a model that loads
+        nowhere, after adding or removing a pipeline step.
+        """
+        import skops.io as sio
+
+        with model_storage.read_from(resource) as model_dir:
+            saved = sorted(model_dir.glob("*.skops"))
+            if len(saved) != 1:
+                return super().load(config, model_storage, resource, execution_context, **kwargs)
+            untrusted = sio.get_untrusted_types(file=saved[0])
+            if untrusted:
+                raise ValueError(f"untrusted types in {saved[0].name}: {untrusted}")
+            component = cls(config, execution_context.node_name, model_storage, resource)
+            component.clf = sio.load(saved[0], trusted=[])
+            return component
 
 
 def _has_sentence_features(message: Message) -> bool:

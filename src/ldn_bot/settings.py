@@ -11,6 +11,7 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ARTICLE_PATH = PROJECT_ROOT / "data" / "article" / "article.txt"
+DOMAIN_PATH = PROJECT_ROOT / "domain.yml"
 
 
 @dataclass(frozen=True)

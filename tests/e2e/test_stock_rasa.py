@@ -2,7 +2,8 @@
 
 `rasa run` and `rasa shell` on this project (its trained model, `endpoints.yml` and
 `credentials.yml`, nothing of `ldn-bot` in between) load the fixes of
-`rasa_project.patches` from what Rasa itself loads from config. With no action server
+`rasa_project.patches` from what Rasa itself loads from config, and read a typed `/intent`
+as words (`rasa_project.nlu.TypedIntentReader`). With no action server
 running, stock Rasa would end an article question in silence; here it says "I can't
 answer that right now", and the safety replies (rules) are the same as ever.
 """
@@ -33,6 +34,9 @@ EXPECTED = {
     "how many mg of ldn should i take": "utter_dosing_referral",
     "can i cut my 50mg naltrexone tablet to make a low dose": "utter_pill_splitting_referral",
     "i took too much ldn and can't breathe": "utter_emergency",
+    # A typed intent with a dose question in it: Rasa's RegexMessageHandler took it past
+    # the guard (to an article answer) until the pipeline read it as words.
+    '/ask_naltrexone{"q": "how many mg of ldn should i take"}': "utter_dosing_referral",
     # An article answer needs the action server, and none runs here.
     "what is ldn?": "utter_cannot_answer_now",
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,7 +10,8 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.training_data.message import Message
 
-from rasa_project.nlu import ScopeClassifier
+from rasa_project import nlu
+from rasa_project.nlu import ScopeClassifier, TypedIntentReader
 from rasa_project.nlu_guard import GuardClassifier
 
 
@@ -132,3 +134,40 @@ def test_an_unsure_dose_guess_on_a_question_about_the_product_is_the_fallback() 
     assert guard(message("what shade are the 4.5 mg capsules", "ask_dosing", 0.99))["intent"] == (
         "ask_dosing"
     )
+
+
+@pytest.mark.parametrize(
+    ("typed", "read"),
+    [
+        ("/back", "back"),  # Rasa's action_back rewound the conversation the guard reads
+        ("/restart", "restart"),
+        (
+            '/ask_naltrexone{"q": "how many mg should i take"}',
+            'ask_naltrexone{"q": "how many mg should i take"}',
+        ),
+        ("//ask_dosing", "ask_dosing"),
+        ("/", ""),
+        ("/ask_naltrexone", "/ask_naltrexone"),  # a button of the domain: sent as it is
+        ("/greet", "/greet"),  # the widget's opening payload
+        ("how much is 4.5 mg / day", "how much is 4.5 mg / day"),
+    ],
+)
+def test_typed_intent_reader_reads_a_typed_intent_as_words(typed: str, read: str) -> None:
+    """Stock `rasa run` and `rasa shell` took `/intent` past the guard: Rasa's
+    RegexMessageHandler, after the whole pipeline, set the typed intent."""
+    msg = Message(data={"text": typed})
+    TypedIntentReader().process([msg])
+    assert msg.get("text") == read
+
+
+def test_typed_intent_reader_without_the_domain_reads_every_button_as_words(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(nlu, "DOMAIN_PATH", tmp_path / "missing.yml")
+    nlu._button_payloads.cache_clear()
+    try:
+        msg = Message(data={"text": "/ask_naltrexone"})
+        TypedIntentReader().process([msg])
+        assert msg.get("text") == "ask_naltrexone"
+    finally:
+        nlu._button_payloads.cache_clear()
