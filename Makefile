@@ -53,11 +53,18 @@ chat: install  ## the terminal chat (trains first when needed)
 serve: install web  ## web chat + REST + socket.io on http://127.0.0.1:5005/ (trains first when needed)
 	@$(BIN)/ldn-bot serve $(SERVE_ARGS)
 
+# tests/unit and tests/integration run on two workers (pytest-xdist, a module per worker:
+# 7.0 -> 3.4 min on 2 cores); tests/e2e runs alone: its servers, outages and timings share
+# the machine, and its modules add up run-wide figures in reports/. Both parts always run.
+XDIST := -n 2 --dist loadfile
+
 test: install web browser services  ## every layer: tests/unit, tests/integration (trains the model when needed), tests/e2e (servers, browser, PostgreSQL, Redis)
-	@$(BIN)/pytest
+	@$(BIN)/pytest $(XDIST) tests/unit tests/integration; first=$$?; \
+	$(BIN)/pytest tests/e2e; second=$$?; \
+	exit $$(( first || second ))
 
 test-fast: install  ## tests/unit only, under a minute: no model, no servers; the fuzzers at a tenth of their examples
-	@LDN_BOT_FUZZ_SCALE=0.1 $(BIN)/pytest tests/unit
+	@LDN_BOT_FUZZ_SCALE=0.1 $(BIN)/pytest $(XDIST) tests/unit
 
 soak: install web services  ## the reliability scenarios at full size: 100,000 guard and 10,000 REST fuzz inputs, action server killed under load (about 25 min)
 	@LDN_BOT_FUZZ_SCALE=10 $(BIN)/pytest tests/unit/test_fuzz_guard.py tests/e2e/test_reliability.py tests/integration/test_failures.py tests/e2e/test_database_outage_store.py tests/e2e/test_database_outage_serve.py tests/e2e/test_storage_attacks.py tests/unit/test_store_poison.py tests/unit/test_action_reply.py tests/unit/test_output_guard.py tests/e2e/test_lifecycle_*.py

@@ -37,6 +37,20 @@ if TYPE_CHECKING:
     from rasa_project.tracker_store import LedgerTrackerStore
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """Captured output with a lone surrogate (the tests that feed one to the stores log it
+    raw through pytest's handler) written as an escape: pytest-xdist's channel to the
+    workers carries UTF-8 only, and the whole run stopped with an INTERNALERROR."""
+    outcome = yield
+    report = outcome.get_result()
+    report.sections = [(title, _encodable(content)) for title, content in report.sections]
+
+
+def _encodable(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 @pytest.fixture(scope="session")
 def cfg() -> Settings:
     return settings()
