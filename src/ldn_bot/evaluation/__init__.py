@@ -4,7 +4,7 @@
   hold-out sets, and Rasa's NLU cross-validation.
 - `sets`, `run`, `metrics`, `report`: every set end to end through the real
   assistant (referral recall, false referrals, false emergencies, topic accuracy,
-  each with its Wilson 95% interval); `python -m ldn_bot.evaluation` runs it all.
+  each with its Wilson 95% interval); `python -m rasa_project.evaluate` (`make eval`) runs it all.
 """
 
 from ldn_bot.evaluation.guard import (

@@ -1,4 +1,4 @@
-"""`python -m ldn_bot.evaluation` (`make eval`): every set end to end, then the detector and NLU.
+"""`python -m rasa_project.evaluate` (`make eval`): every set end to end, then the detector and NLU.
 
 Prints one table (set | n | referral recall | false referrals | false emergencies |
 other, each rate with its Wilson 95% interval), then the failures per set, and
@@ -34,7 +34,7 @@ from ldn_bot.settings import Settings
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line of `python -m ldn_bot.evaluation`."""
-    parser = argparse.ArgumentParser(prog="python -m ldn_bot.evaluation", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m rasa_project.evaluate", description=__doc__)
     parser.add_argument(
         "--set",
         dest="sets",
