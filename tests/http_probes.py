@@ -9,6 +9,7 @@ import asyncio
 import json
 import urllib.error
 import urllib.request
+from typing import Any
 
 import aiohttp
 
@@ -133,6 +134,28 @@ def http(
             return reply.status, {k.lower(): v for k, v in reply.headers.items()}, reply.read()
     except urllib.error.HTTPError as error:
         return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
+
+
+def page_post(
+    url: str,
+    path: str,
+    body: Any,
+    *,
+    origin: str | None = "own",
+    content_type: str = "application/json",
+) -> tuple[int, Any]:
+    """POST `body` (JSON unless bytes) to one of the page's own APIs, as the page sends it
+    (`origin` "own": the server's own origin; None: no Origin header). The answer's JSON,
+    or its raw bytes when it is not JSON."""
+    headers = {"Content-Type": content_type}
+    if origin is not None:
+        headers["Origin"] = url if origin == "own" else origin
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    status, _, answer = http(f"{url}{path}", method="POST", body=raw, headers=headers)
+    try:
+        return status, json.loads(answer) if answer else None
+    except ValueError:
+        return status, answer
 
 
 def rest_post(url: str, body: bytes, **headers: str) -> tuple[int, dict[str, str], bytes]:

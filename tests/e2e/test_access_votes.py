@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from access_server import FIGURES, NOTED_QUESTION, SALT, Served, WebClient
-from http_probes import FOREIGN, MALFORMED_VOTES, http
+from http_probes import FOREIGN, MALFORMED_VOTES, http, page_post
 
 from ldn_bot.senders import SessionSigner
 
@@ -34,15 +34,8 @@ def _web_conversation(url: str) -> tuple[str, int]:
     return asyncio.run(run())
 
 
-def vote(
-    url: str, body: Any, *, origin: str | None = "own", content_type: str = "application/json"
-) -> tuple[int, Any]:
-    headers = {"Content-Type": content_type}
-    if origin is not None:
-        headers["Origin"] = url if origin == "own" else origin
-    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    status, _, answer = http(f"{url}/api/feedback", method="POST", body=raw, headers=headers)
-    return status, json.loads(answer) if answer else None
+def vote(url: str, body: Any, **options: Any) -> tuple[int, Any]:
+    return page_post(url, "/api/feedback", body, **options)
 
 
 def votes_stored(var: Path) -> list[tuple[int, str]]:

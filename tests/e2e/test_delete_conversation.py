@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import test_channels
-from http_probes import FOREIGN, http
+from http_probes import FOREIGN, http, page_post
 
 from ldn_bot.feedback import FeedbackError, parse_forget
 from ldn_bot.ledger.store import sender_hash
@@ -25,18 +25,8 @@ from ldn_bot.senders import SessionSigner
 QUESTION = "what is naltrexone approved for?"  # disclaimer, answer, source
 
 
-def forget(
-    url: str, body: Any, *, origin: str | None = "own", content_type: str = "application/json"
-) -> tuple[int, Any]:
-    headers = {"Content-Type": content_type}
-    if origin is not None:
-        headers["Origin"] = url if origin == "own" else origin
-    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    status, _, answer = http(f"{url}/api/forget", method="POST", body=raw, headers=headers)
-    try:
-        return status, json.loads(answer) if answer else None
-    except ValueError:
-        return status, answer
+def forget(url: str, body: Any, **options: Any) -> tuple[int, Any]:
+    return page_post(url, "/api/forget", body, **options)
 
 
 def stored(var: Path, session: str) -> dict[str, int]:

@@ -29,7 +29,7 @@ import yaml
 from http_probes import rest_post
 from hypothesis import given
 from hypothesis import strategies as st
-from serving import serving
+from serving import processes, serving
 from strategies import REFERRED, SCALE, anything, fuzz, huge, noise, undecodable
 
 from ldn_bot.evaluation import Case
@@ -236,20 +236,12 @@ def own_server(
 def _action_server_pid(url: str) -> int:
     """The action server started by the serve process listening at `url`."""
     port = url.rsplit(":", 1)[1]
-    processes = {}
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-                ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-            processes[int(proc.name)] = (ppid, cmdline)
-    serve = [pid for pid, (_, cmd) in processes.items() if f"serve --port {port} " in cmd + " "]
+    found = processes()
+    serve = [pid for pid, (_, cmd) in found.items() if f"serve --port {port} " in cmd + " "]
     assert serve, f"no serve process on port {port}"
     children = [
         pid
-        for pid, (ppid, cmd) in processes.items()
+        for pid, (ppid, cmd) in found.items()
         if ppid == serve[0] and "rasa_project.action_server" in cmd
     ]
     assert len(children) == 1, children

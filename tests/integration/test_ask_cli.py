@@ -3,13 +3,13 @@ the held-out evaluation) use it: one JSON object per input line, in order."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from ask_json import ask_json
 
 from ldn_bot.settings import Settings
 
@@ -29,17 +29,7 @@ ROUTES = {"doctor_referral", "emergency", "article_answer", "out_of_scope", "sma
 
 
 def ask(cfg: Settings, lines: list[str], *args: str, tmp: Path) -> tuple[list[dict[str, Any]], str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "rasa_project", "ask", "--json", *args],
-        input="\n".join(lines) + "\n",
-        capture_output=True,
-        text=True,
-        cwd=cfg.root,
-        timeout=600,
-        env={**__import__("os").environ, "LDN_BOT_VAR": str(tmp)},
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return [json.loads(line) for line in result.stdout.splitlines()], result.stdout
+    return ask_json(cfg, lines, *args, tmp=tmp)
 
 
 @pytest.fixture(scope="module")

@@ -7,15 +7,12 @@ alone is in tests/unit/test_language.py.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from ask_json import ask_json
 
 from ldn_bot.settings import Settings
 
@@ -29,17 +26,7 @@ REFERRAL_OR_LANGUAGE = {"doctor_referral", "emergency", "language"}
 
 
 def _ask(cfg: Settings, lines: list[str], tmp: Path) -> list[dict[str, Any]]:
-    result = subprocess.run(
-        [sys.executable, "-m", "rasa_project", "ask", "--json"],
-        input="\n".join(lines) + "\n",
-        capture_output=True,
-        text=True,
-        cwd=cfg.root,
-        timeout=600,
-        env={**os.environ, "LDN_BOT_VAR": str(tmp)},
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    objects = [json.loads(line) for line in result.stdout.splitlines()]
+    objects, _ = ask_json(cfg, lines, tmp=tmp)
     assert len(objects) == len(lines)
     return objects
 

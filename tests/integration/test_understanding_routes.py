@@ -8,14 +8,11 @@ conversations.yml), which stay held out.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from ask_json import ask_json
 from understanding_inputs import INVITATIONS, TYPO_INVITATIONS
 
 from ldn_bot.evaluation.run import topic_of
@@ -63,17 +60,7 @@ TOPIC_QUESTIONS_NOT_SMALL_TALK = {
 
 
 def _ask(cfg: Settings, lines: list[str], tmp: Path) -> dict[str, dict[str, Any]]:
-    result = subprocess.run(
-        [sys.executable, "-m", "rasa_project", "ask", "--json"],
-        input="\n".join(lines) + "\n",
-        capture_output=True,
-        text=True,
-        cwd=cfg.root,
-        timeout=600,
-        env={**os.environ, "LDN_BOT_VAR": str(tmp)},
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    objects = [json.loads(line) for line in result.stdout.splitlines()]
+    objects, _ = ask_json(cfg, lines, tmp=tmp)
     assert len(objects) == len(lines)
     return dict(zip(lines, objects, strict=True))
 
